@@ -34,6 +34,8 @@ export interface ByteSink {
  */
 export interface OutputTarget {
   create(name: string): Promise<ByteSink>;
+  /** Reads back a file created (and closed) earlier in this run, e.g. to validate it before commit. */
+  open(name: string): Promise<ByteSource | undefined>;
   /** Makes every created file visible under its final name. */
   commit(): Promise<void>;
   /** Removes everything created so far. Safe to call more than once. */

@@ -1,0 +1,64 @@
+import type { VerifyStep } from '../convert/convert.ts';
+import { ConversionError } from '../errors.ts';
+import type { ProgressListener } from '../convert/progress.ts';
+import type { Kernels } from '../kernels/kernels.ts';
+import type { OutputTarget } from '../io/bytes.ts';
+import type { DecoderSession } from './decoder-session.ts';
+import { referenceForward } from './reference-forward.ts';
+import { loadReferenceWeights } from './reference-weights.ts';
+import { checkPrompt, formatComparison, runRuntimeCheck, type RuntimeCheckReport } from './runtime-check.ts';
+
+/** Above this many parameters the in-process reference (whole model as float32) is not attempted. */
+export const REFERENCE_PARAM_LIMIT = 400_000_000;
+
+export interface RuntimeVerifyOptions {
+  kernels: Kernels;
+  openSession: (target: OutputTarget, modelFile: string) => Promise<DecoderSession>;
+  onProgress?: ProgressListener;
+  onReport?: (report: RuntimeCheckReport) => void;
+}
+
+/**
+ * The original tool's "runtime test", made real: the written model runs in onnxruntime and its logits
+ * are compared with the TypeScript reference forward pass. Fails the conversion when they disagree.
+ */
+export function runtimeVerify(opts: RuntimeVerifyOptions): VerifyStep {
+  return async ({ target, modelFile, inspected }) => {
+    const emit = opts.onProgress ?? (() => {});
+    const { plan, config } = inspected;
+    const d = plan.dims;
+    const params =
+      d.vocabSize * d.hiddenSize * (plan.lmHead ? 2 : 1) +
+      d.numLayers * (2 * d.hiddenSize * (d.numHeads + d.numKvHeads) * d.headDim + 3 * d.hiddenSize * d.intermediateSize);
+    if (params > REFERENCE_PARAM_LIMIT) {
+      emit({
+        status: 'check',
+        name: 'runtime',
+        ok: true,
+        message: `skipped: ${(params / 1e9).toFixed(2)}B parameters exceed the in-process reference limit`,
+      });
+      return;
+    }
+    const bos = typeof config?.raw.bos_token_id === 'number' ? config.raw.bos_token_id : undefined;
+    const prompt = checkPrompt(d.vocabSize, bos);
+    const weights = await loadReferenceWeights(plan, opts.kernels);
+    const expected = referenceForward(d, weights, prompt);
+    const session = await opts.openSession(target, modelFile);
+    let report: RuntimeCheckReport;
+    try {
+      report = await runRuntimeCheck(session, d, prompt, expected);
+    } finally {
+      await session.release();
+    }
+    opts.onReport?.(report);
+    const message = [
+      formatComparison('vs reference', report.full),
+      formatComparison('KV cache vs full', report.kvCache),
+      formatComparison('padded batch vs single', report.batch),
+    ].join('; ');
+    emit({ status: 'check', name: 'runtime', ok: report.passed, message });
+    if (!report.passed) {
+      throw new ConversionError('onnxruntime logits disagree with the reference forward pass', { file: modelFile, found: message });
+    }
+  };
+}

@@ -1,0 +1,150 @@
+import { parseConfigJson, type ParsedConfig } from '../bitnet/config.ts';
+import { buildDecoderGraph } from '../bitnet/decoder-graph.ts';
+import { planModel, type ModelPlan } from '../bitnet/model-plan.ts';
+import { ConversionError, throwIfAborted } from '../errors.ts';
+import { readText, type InputFiles, type OutputTarget } from '../io/bytes.ts';
+import type { Kernels } from '../kernels/kernels.ts';
+import { planLayout } from '../onnx/layout.ts';
+import { validateModel } from '../onnx/validate.ts';
+import { writeModel } from '../onnx/writer.ts';
+import { openCheckpoint, type Checkpoint } from '../safetensors/checkpoint.ts';
+import type { ProgressListener } from './progress.ts';
+import { WeightFiller } from './weight-fill.ts';
+
+export const PRODUCER = { name: 'bitnet2onnx', version: '0.1.0' };
+
+export type OutputFormat = 'fp32';
+
+export interface InspectedModel {
+  checkpoint: Checkpoint;
+  config?: ParsedConfig;
+  plan: ModelPlan;
+}
+
+/** Reads headers and config only: enough to show what was loaded and catch problems before any work. */
+export async function inspectModel(input: InputFiles, configText?: string): Promise<InspectedModel> {
+  const configSource = configText === undefined ? await input.open('config.json') : undefined;
+  const text = configText ?? (configSource ? await readText(configSource) : undefined);
+  const config = text === undefined ? undefined : parseConfigJson(text, configSource?.name ?? 'config.json');
+  const checkpoint = await openCheckpoint(input);
+  const plan = planModel(checkpoint, config, configSource?.name ?? 'config.json');
+  return { checkpoint, config, plan };
+}
+
+/** A step run on the staged output before it is committed (e.g. the onnxruntime check). */
+export type VerifyStep = (ctx: { target: OutputTarget; modelFile: string; inspected: InspectedModel }) => Promise<void>;
+
+export interface ConvertRequest {
+  input: InputFiles;
+  target: OutputTarget;
+  kernels: Kernels;
+  modelFile?: string;
+  format?: OutputFormat;
+  /** config.json text overriding the one beside the input. */
+  configText?: string;
+  external?: 'auto' | 'always' | 'never';
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+  verify?: VerifyStep;
+}
+
+export interface ConvertResult {
+  files: { name: string; bytes: number }[];
+  seconds: number;
+  inspected: InspectedModel;
+}
+
+/**
+ * The whole job as one transaction: plan → stream weights through the kernels into the ONNX writer →
+ * validate the written bytes → caller's checks → commit. Any failure or cancel discards the output.
+ */
+export async function convertModel(req: ConvertRequest): Promise<ConvertResult> {
+  const started = Date.now();
+  const emit = req.onProgress ?? (() => {});
+  const modelFile = req.modelFile ?? 'model.onnx';
+  try {
+    const inspected = await inspectModel(req.input, req.configText);
+    const { plan } = inspected;
+    emit({ status: 'log', level: 'info', message: describePlan(plan) });
+    for (const note of plan.notes) emit({ status: 'log', level: 'warn', message: note });
+
+    const { graph, roles } = buildDecoderGraph(plan);
+    const layout = planLayout(graph.weights, { modelFile, external: req.external ?? 'auto' });
+    const bytesTotal = graph.weights.reduce((n, w) => n + w.byteLength, 0);
+    emit({ status: 'plan', tensors: graph.weights.length, bytesTotal, files: layoutFiles(layout, modelFile) });
+
+    const filler = new WeightFiller(roles, req.kernels, req.signal);
+    let bytesDone = 0;
+    let index = 0;
+    const { files } = await writeModel({
+      graph,
+      layout,
+      target: req.target,
+      producerName: PRODUCER.name,
+      producerVersion: PRODUCER.version,
+      docString: `BitNet b1.58 decoder (${plan.variant}) converted by ${PRODUCER.name}`,
+      metadata: { 'bitnet.variant': plan.variant, 'bitnet.format': req.format ?? 'fp32' },
+      signal: req.signal,
+      fill: async (spec, write) => {
+        let tensorDone = 0;
+        const progress = () =>
+          emit({
+            status: 'tensor',
+            name: spec.name,
+            index,
+            count: graph.weights.length,
+            bytesDone,
+            bytesTotal,
+            tensorDone,
+            tensorTotal: spec.byteLength,
+          });
+        emit({ status: 'log', level: 'verbose', message: `${spec.name} [${spec.dims.join(', ')}] ${spec.type}` });
+        progress();
+        await filler.fill(spec, async (bytes) => {
+          await write(bytes);
+          tensorDone += bytes.byteLength;
+          bytesDone += bytes.byteLength;
+          progress();
+        });
+        index++;
+      },
+    });
+    throwIfAborted(req.signal);
+    const seconds = (Date.now() - started) / 1000;
+    emit({ status: 'written', files, seconds });
+
+    const validation = await validateModel((name) => req.target.open(name), modelFile);
+    emit({
+      status: 'check',
+      name: 'structure',
+      ok: validation.ok,
+      message: validation.ok ? 'valid ONNX (IR 8, opset 17)' : validation.problems.join('; '),
+    });
+    if (!validation.ok) {
+      throw new ConversionError('the written model failed structural validation', {
+        file: modelFile,
+        found: validation.problems.slice(0, 5).join('; '),
+      });
+    }
+    await req.verify?.({ target: req.target, modelFile, inspected });
+    throwIfAborted(req.signal);
+    await req.target.commit();
+    return { files, seconds, inspected };
+  } catch (error) {
+    await req.target.discard();
+    throw error;
+  }
+}
+
+export function describePlan(plan: ModelPlan): string {
+  const d = plan.dims;
+  return (
+    `${plan.variant}: vocab ${d.vocabSize}, context ${d.maxPositions}, hidden ${d.hiddenSize}, ` +
+    `${d.numLayers} layers, FFN ${d.intermediateSize}, heads ${d.numHeads}/${d.numKvHeads} kv, head_dim ${d.headDim}, ` +
+    `${d.tiedEmbeddings ? 'tied' : 'untied'} head`
+  );
+}
+
+function layoutFiles(layout: ReturnType<typeof planLayout>, modelFile: string): string[] {
+  return [modelFile, ...(layout.dataFiles ?? [])];
+}
