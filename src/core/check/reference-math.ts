@@ -3,7 +3,8 @@
  *
  * The converted ONNX graph computes in float32, so every elementary operation here is rounded to
  * float32 with Math.fround: the reference then differs from a correct graph only by summation order
- * (and by where a quantisation `round` lands next to a tie), not by float64-vs-float32 drift.
+ * and equivalent reformulations (x·rsqrt vs x/sqrt), each worth an ulp or so, not by float64-vs-float32
+ * drift. Those ulps are amplified only where a quantisation `round` lands next to a tie.
  *
  * Conventions shared by all functions:
  * - Matrices are row-major typed arrays; a batch of activations is `[rows, n]`.
@@ -15,6 +16,7 @@
  * Functions never mutate their inputs unless their name says `InPlace`.
  */
 import type { ScaleRule } from '../bitnet/dims.ts';
+import { dotBlockF32, dotBlockInt8, dotF64, dotInt8, ROW_BLOCK } from './reference-matmul.ts';
 
 const f32 = Math.fround;
 
@@ -34,8 +36,8 @@ export interface ReferenceProjection {
 
 /**
  * Round to nearest, ties to even (what torch.round and ONNX Round do). Math.round breaks ties towards
- * +∞, so ties are detected and moved to the even neighbour. `r - x` is exact here: r is the integer
- * nearest x, so the difference needs no more bits than x itself.
+ * +∞, so ties are detected and moved to the even neighbour. `r - x` is exact (Sterbenz): r is 0 or
+ * within a factor of two of x, so a tie is recognised without rounding error.
  */
 export function roundHalfEven(x: number): number {
   let r = Math.round(x);
@@ -52,7 +54,14 @@ export function activationScale(x: Float32Array, start: number, n: number): numb
 }
 
 /** Quantises x[start, start + n) with scale s into out[outStart, outStart + n). */
-function quantizeInto(x: Float32Array, start: number, n: number, s: number, out: Int8Array, outStart: number) {
+function quantizeInto(
+  x: Float32Array,
+  start: number,
+  n: number,
+  s: number,
+  out: Int8Array,
+  outStart: number,
+): void {
   for (let j = 0; j < n; j++) {
     const q = roundHalfEven(f32(x[start + j] * s));
     out[outStart + j] = Math.min(INT8_MAX, Math.max(INT8_MIN, q));
@@ -96,20 +105,28 @@ export function dequantize(acc: number, s: number, scale: number, rule: ScaleRul
 
 /**
  * y [rows, out] = dequantize(xq · Tᵀ). The weight row is the outer loop so each ternary row is read
- * from memory once for all tokens; the inner integer dot product is exact.
+ * from memory once per block of tokens; the integer dot products are exact.
  */
-export function ternaryProject(q: QuantizedRows, proj: ReferenceProjection, outFeatures: number): Float32Array {
+export function ternaryProject(
+  q: QuantizedRows,
+  proj: ReferenceProjection,
+  outFeatures: number,
+): Float32Array {
   const { xq, s, rows, n } = q;
-  const t = proj.ternary;
   const scale = f32(proj.scale);
   const y = new Float32Array(rows * outFeatures);
+  const acc = new Float64Array(ROW_BLOCK);
   for (let o = 0; o < outFeatures; o++) {
-    const tOff = o * n;
-    for (let r = 0; r < rows; r++) {
-      const xOff = r * n;
-      let acc = 0;
-      for (let j = 0; j < n; j++) acc += xq[xOff + j] * t[tOff + j];
-      y[r * outFeatures + o] = dequantize(acc, s[r], scale, proj.rule);
+    let r = 0;
+    for (; r + ROW_BLOCK <= rows; r += ROW_BLOCK) {
+      dotBlockInt8(xq, r, n, proj.ternary, o * n, acc);
+      for (let k = 0; k < ROW_BLOCK; k++) {
+        y[(r + k) * outFeatures + o] = dequantize(acc[k], s[r + k], scale, proj.rule);
+      }
+    }
+    for (; r < rows; r++) {
+      const dot = dotInt8(xq, r * n, proj.ternary, o * n, n);
+      y[r * outFeatures + o] = dequantize(dot, s[r], scale, proj.rule);
     }
   }
   return y;
@@ -129,9 +146,15 @@ export function bitLinear(
 /**
  * RMSNorm of each row of x [rows, n]: w · x / sqrt(mean(x²) + eps), all in float32.
  * Order: sum of fround(x_i²) sequentially in float32 → divide by n → add eps → sqrt → x_i / that → · w_i.
- * (transformers multiplies by rsqrt instead of dividing by sqrt; the two differ by at most an ulp.)
+ * (transformers multiplies by rsqrt instead of dividing by sqrt; the two differ by an ulp or so.)
  */
-export function rmsNorm(x: Float32Array, rows: number, n: number, w: Float32Array, eps: number): Float32Array {
+export function rmsNorm(
+  x: Float32Array,
+  rows: number,
+  n: number,
+  w: Float32Array,
+  eps: number,
+): Float32Array {
   const out = new Float32Array(rows * n);
   const eps32 = f32(eps);
   for (let r = 0; r < rows; r++) {
@@ -161,9 +184,7 @@ export function addInPlace(h: Float32Array, y: Float32Array): void {
 
 /** Float32 dot product of a[aOff, aOff + n) and b[bOff, bOff + n): exact products, float64 sum, one rounding. */
 export function dotF32(a: Float32Array, aOff: number, b: Float32Array, bOff: number, n: number): number {
-  let acc = 0;
-  for (let i = 0; i < n; i++) acc += a[aOff + i] * b[bOff + i];
-  return f32(acc);
+  return f32(dotF64(a, aOff, b, bOff, n));
 }
 
 /**
@@ -184,7 +205,8 @@ export function softmaxInPlace(x: Float32Array, n: number): void {
 /**
  * RoPE inverse frequencies, length headDim/2, as transformers computes them in float32:
  * inv_freq[i] = 1 / theta ** (float(2i) / headDim). Each step is one float32 op; V8's float64
- * Math.pow rounded to float32 is what a correctly rounded powf returns (barring sub-ulp ties).
+ * Math.pow rounded to float32 equals a correctly rounded powf unless the exact power lies within a
+ * float64 ulp of a float32 rounding boundary.
  */
 export function ropeInverseFrequencies(headDim: number, theta: number): Float32Array {
   const half = headDim / 2;
@@ -237,7 +259,10 @@ export function kvHeadFor(head: number, numHeads: number, numKvHeads: number): n
   return Math.floor(head / (numHeads / numKvHeads));
 }
 
-/** Matrix-vector products of x [rows, n] with every row of W [vocab, n]: logits [rows, vocab]. */
+/**
+ * Products of x [rows, n] with every row of W [vocab, n]: logits [rows, vocab]. Each entry equals
+ * dotF32 of the two rows (same exact products, same float64 order, one rounding).
+ */
 export function projectRowsF32(
   x: Float32Array,
   rows: number,
@@ -246,8 +271,14 @@ export function projectRowsF32(
   vocab: number,
 ): Float32Array {
   const out = new Float32Array(rows * vocab);
+  const acc = new Float64Array(ROW_BLOCK);
   for (let v = 0; v < vocab; v++) {
-    for (let r = 0; r < rows; r++) out[r * vocab + v] = dotF32(x, r * n, w, v * n, n);
+    let r = 0;
+    for (; r + ROW_BLOCK <= rows; r += ROW_BLOCK) {
+      dotBlockF32(x, r, n, w, v * n, acc);
+      for (let k = 0; k < ROW_BLOCK; k++) out[(r + k) * vocab + v] = f32(acc[k]);
+    }
+    for (; r < rows; r++) out[r * vocab + v] = f32(dotF64(x, r * n, w, v * n, n));
   }
   return out;
 }
