@@ -39,19 +39,23 @@ async function convert(options: CliOptions): Promise<number> {
   const onProgress = (e: ProgressEvent) => {
     switch (e.status) {
       case 'log':
-        if (e.level !== 'verbose' || options.verbose) log(e.level === 'warn' ? `note: ${e.message}` : e.message);
+        if (e.level !== 'verbose' || options.verbose)
+          log(e.level === 'warn' ? `note: ${e.message}` : e.message);
         break;
       case 'tensor':
         bar?.update(e);
         break;
       case 'written':
-        log(`wrote ${e.files.map((f) => `${f.name} (${(f.bytes / 1e6).toFixed(1)} MB)`).join(', ')} in ${e.seconds.toFixed(1)} s`);
+        log(
+          `wrote ${e.files.map((f) => `${f.name} (${(f.bytes / 1e6).toFixed(1)} MB)`).join(', ')} in ${e.seconds.toFixed(1)} s`,
+        );
         break;
       case 'check':
         log(`check ${e.name}: ${e.ok ? 'ok' : 'FAILED'} — ${e.message}`);
         break;
       case 'plan':
-        if (options.verbose) log(`${e.tensors} initializers, ${(e.bytesTotal / 1e6).toFixed(1)} MB → ${e.files.join(', ')}`);
+        if (options.verbose)
+          log(`${e.tensors} initializers, ${(e.bytesTotal / 1e6).toFixed(1)} MB → ${e.files.join(', ')}`);
         break;
     }
   };
@@ -103,6 +107,9 @@ async function readConfig(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (e) {
-    throw new ConversionError(`cannot read config (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file: path });
+    throw new ConversionError(
+      `cannot read config (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      { file: path },
+    );
   }
 }

@@ -53,12 +53,20 @@ function checkArchitecture(cfg: Json, file: string): void {
   }
   const act = cfg.hidden_act ?? 'relu2';
   if (act !== 'relu2') {
-    throw new ConversionError('unsupported activation', { file, expected: 'hidden_act "relu2"', found: JSON.stringify(act) });
+    throw new ConversionError('unsupported activation', {
+      file,
+      expected: 'hidden_act "relu2"',
+      found: JSON.stringify(act),
+    });
   }
   const scaling = cfg.rope_scaling as Json | null | undefined;
   const scalingType = scaling?.rope_type ?? scaling?.type;
   if (scaling && scalingType !== 'default') {
-    throw new ConversionError('unsupported rope_scaling', { file, expected: 'none', found: JSON.stringify(scaling) });
+    throw new ConversionError('unsupported rope_scaling', {
+      file,
+      expected: 'none',
+      found: JSON.stringify(scaling),
+    });
   }
 }
 
@@ -66,7 +74,11 @@ function readQuant(cfg: Json, file: string): QuantConfig {
   const q = cfg.quantization_config as Json | undefined;
   if (q === undefined || q === null) return { linearClass: 'autobitlinear', mode: 'offline' };
   if (typeof q !== 'object') {
-    throw new ConversionError('invalid quantization_config', { file, expected: 'an object', found: JSON.stringify(q) });
+    throw new ConversionError('invalid quantization_config', {
+      file,
+      expected: 'an object',
+      found: JSON.stringify(q),
+    });
   }
   if (q.quant_method !== undefined && q.quant_method !== 'bitnet') {
     throw new ConversionError('unsupported quantization', {
@@ -99,7 +111,11 @@ function readDims(cfg: Json, file: string): Partial<BitNetDims> {
     const v = cfg[key];
     if (v === undefined || v === null) return undefined;
     if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-      throw new ConversionError(`invalid ${key}`, { file, expected: 'a positive integer', found: JSON.stringify(v) });
+      throw new ConversionError(`invalid ${key}`, {
+        file,
+        expected: 'a positive integer',
+        found: JSON.stringify(v),
+      });
     }
     return v;
   };
@@ -107,7 +123,11 @@ function readDims(cfg: Json, file: string): Partial<BitNetDims> {
     const v = cfg[key];
     if (v === undefined || v === null) return undefined;
     if (typeof v !== 'number' || !(v > 0)) {
-      throw new ConversionError(`invalid ${key}`, { file, expected: 'a positive number', found: JSON.stringify(v) });
+      throw new ConversionError(`invalid ${key}`, {
+        file,
+        expected: 'a positive number',
+        found: JSON.stringify(v),
+      });
     }
     return v;
   };
@@ -129,6 +149,7 @@ function readDims(cfg: Json, file: string): Partial<BitNetDims> {
 
 /** The variant follows from the config and the dtype of the projection weights (BITNET.md §1). */
 export function detectVariant(quant: QuantConfig, projectionDtype: string): QuantVariant {
-  if (projectionDtype === 'U8') return quant.linearClass === 'autobitlinear' ? 'packed-autobitlinear' : 'packed-bitlinear';
+  if (projectionDtype === 'U8')
+    return quant.linearClass === 'autobitlinear' ? 'packed-autobitlinear' : 'packed-bitlinear';
   return 'online-bf16';
 }

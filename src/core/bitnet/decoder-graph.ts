@@ -91,7 +91,8 @@ export function buildDecoderGraph(plan: ModelPlan): DecoderGraph {
     const rotated = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: { i: -1 } });
     return g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotated, sin])]);
   };
-  const toHeads = (x: string, shape: string) => g.op('Transpose', [g.op('Reshape', [x, shape])], { perm: { ints: [0, 2, 1, 3] } });
+  const toHeads = (x: string, shape: string) =>
+    g.op('Transpose', [g.op('Reshape', [x, shape])], { perm: { ints: [0, 2, 1, 3] } });
 
   plan.layers.forEach((layer, i) => {
     const a = quantize(rmsNorm(h, floatWeight(layer.inputNorm)));
@@ -108,11 +109,15 @@ export function buildDecoderGraph(plan: ModelPlan): DecoderGraph {
     // Grouped-query attention without copying the cache: query heads are grouped [B, KV, nRep, S, hd]
     // and broadcast against keys/values [B, KV, 1, T, hd]; query head h reads kv head h / nRep.
     const qGrouped = g.op('Reshape', [q, i64s([0, KV, nRep, -1, hd])]);
-    const kT = g.op('Transpose', [g.op('Unsqueeze', [presentK, i64s([2])])], { perm: { ints: [0, 1, 2, 4, 3] } });
+    const kT = g.op('Transpose', [g.op('Unsqueeze', [presentK, i64s([2])])], {
+      perm: { ints: [0, 1, 2, 4, 3] },
+    });
     const scores = g.op('Add', [g.op('Div', [g.op('MatMul', [qGrouped, kT]), sqrtHeadDim]), maskBias]);
     const probs = g.op('Softmax', [scores], { axis: { i: -1 } });
     const ctx = g.op('MatMul', [probs, g.op('Unsqueeze', [presentV, i64s([2])])]);
-    const merged = g.op('Transpose', [g.op('Reshape', [ctx, i64s([0, H, -1, hd])])], { perm: { ints: [0, 2, 1, 3] } });
+    const merged = g.op('Transpose', [g.op('Reshape', [ctx, i64s([0, H, -1, hd])])], {
+      perm: { ints: [0, 2, 1, 3] },
+    });
     const attn = rmsNorm(g.op('Reshape', [merged, i64s([-1, H * hd])]), floatWeight(layer.attnSubNorm));
     h = g.op('Add', [h, bitLinear(quantize(attn), layer.proj.o_proj)]);
 
@@ -136,9 +141,15 @@ export function buildDecoderGraph(plan: ModelPlan): DecoderGraph {
 function rotaryTables(g: GraphBuilder, positionIds: string, theta: number, hd: number) {
   const invFreq: number[] = [];
   for (let i = 0; i < hd; i += 2) invFreq.push(Math.fround(1 / Math.fround(theta ** Math.fround(i / hd))));
-  const pos = g.op('Unsqueeze', [g.op('Cast', [positionIds], { to: { i: 1 } }), g.constant('int64', [1], [2])]);
+  const pos = g.op('Unsqueeze', [
+    g.op('Cast', [positionIds], { to: { i: 1 } }),
+    g.constant('int64', [1], [2]),
+  ]);
   const freqs = g.op('Mul', [pos, g.constant('float32', [hd / 2], invFreq)]);
-  const angles = g.op('Unsqueeze', [g.op('Concat', [freqs, freqs], { axis: { i: -1 } }), g.constant('int64', [1], [1])]);
+  const angles = g.op('Unsqueeze', [
+    g.op('Concat', [freqs, freqs], { axis: { i: -1 } }),
+    g.constant('int64', [1], [1]),
+  ]);
   return { cos: g.op('Cos', [angles]), sin: g.op('Sin', [angles]) };
 }
 
@@ -155,7 +166,10 @@ function attentionBias(g: GraphBuilder, attentionMask: string, idsShape: string)
   const keyPos = g.op('Unsqueeze', [g.op('Range', [zero, total, one]), g.constant('int64', [1], [0])]);
   const queryPos = g.op('Unsqueeze', [g.op('Range', [past, total, one]), g.constant('int64', [1], [1])]);
   const causal = g.op('LessOrEqual', [keyPos, queryPos]);
-  const padding = g.op('Unsqueeze', [g.op('Cast', [attentionMask], { to: { i: 9 } }), g.constant('int64', [3], [1, 2, 3])]);
+  const padding = g.op('Unsqueeze', [
+    g.op('Cast', [attentionMask], { to: { i: 9 } }),
+    g.constant('int64', [3], [1, 2, 3]),
+  ]);
   const visible = g.op('And', [causal, padding]);
   return g.op('Where', [visible, g.constant('float32', [], [0]), g.constant('float32', [], [MASK_VALUE])]);
 }

@@ -65,7 +65,8 @@ export function planModel(ckpt: Checkpoint, config: ParsedConfig | undefined, co
   const q0 = ckpt.get(`${projectionTensorName(0, 'q_proj')}.weight`);
   const dims = resolveDims(ckpt, config, embed, q0, notes);
   const quant = config?.quant ?? { linearClass: 'autobitlinear' as const, mode: 'offline' as const };
-  if (!config) notes.push('no config.json: assuming the released 2B-4T packing (autobitlinear, offline scales)');
+  if (!config)
+    notes.push('no config.json: assuming the released 2B-4T packing (autobitlinear, offline scales)');
   const variant = detectVariant(quant, q0?.dtype ?? 'U8');
   if (variant !== 'online-bf16' && quant.mode === 'online') {
     throw new ConversionError('quantisation config contradicts the weights', {
@@ -113,17 +114,30 @@ export function planModel(ckpt: Checkpoint, config: ParsedConfig | undefined, co
     missing.push('lm_head.weight');
   }
   if (missing.length > 0) {
-    const shown = missing.slice(0, 8).join(', ') + (missing.length > 8 ? `, … (${missing.length} in all)` : '');
+    const shown =
+      missing.slice(0, 8).join(', ') + (missing.length > 8 ? `, … (${missing.length} in all)` : '');
     throw new ConversionError(`missing ${missing.length} tensor${missing.length > 1 ? 's' : ''}: ${shown}`, {
       file: ckpt.files.join(', '),
     });
   }
 
-  const plan: ModelPlan = { dims, variant, scaleRule: scaleRuleOf(variant), embed, finalNorm, lmHead, layers, notes };
+  const plan: ModelPlan = {
+    dims,
+    variant,
+    scaleRule: scaleRuleOf(variant),
+    embed,
+    finalNorm,
+    lmHead,
+    layers,
+    notes,
+  };
   checkShapes(plan, fileOf);
   const used = usedTensorNames(plan);
   const ignored = [...ckpt.tensors.keys()].filter((n) => !used.has(n));
-  if (ignored.length > 0) notes.push(`ignored ${ignored.length} tensor(s) the model does not use: ${ignored.slice(0, 5).join(', ')}`);
+  if (ignored.length > 0)
+    notes.push(
+      `ignored ${ignored.length} tensor(s) the model does not use: ${ignored.slice(0, 5).join(', ')}`,
+    );
   return plan;
 }
 
@@ -137,18 +151,26 @@ function resolveDims(
   const c = config?.dims ?? {};
   const [vocabFromTensor, hiddenFromTensor] = embed.shape;
   const layersFromTensors = countLayers(ckpt);
-  const packedRows = (t: TensorInfo | undefined) => (t ? (t.dtype === 'U8' ? t.shape[0] * 4 : t.shape[0]) : undefined);
+  const packedRows = (t: TensorInfo | undefined) =>
+    t ? (t.dtype === 'U8' ? t.shape[0] * 4 : t.shape[0]) : undefined;
   const gate = ckpt.get(`${projectionTensorName(0, 'gate_proj')}.weight`);
   const kProj = ckpt.get(`${projectionTensorName(0, 'k_proj')}.weight`);
   const assumed: string[] = [];
-  const pick = <K extends keyof BitNetDims>(key: K, inferred: BitNetDims[K] | undefined, fallback?: BitNetDims[K]) => {
+  const pick = <K extends keyof BitNetDims>(
+    key: K,
+    inferred: BitNetDims[K] | undefined,
+    fallback?: BitNetDims[K],
+  ) => {
     if (c[key] !== undefined) return c[key] as BitNetDims[K];
     if (inferred !== undefined) return inferred;
     if (fallback !== undefined) {
       assumed.push(`${key}=${String(fallback)}`);
       return fallback;
     }
-    throw new ConversionError(`cannot determine ${key}`, { file: 'config.json', expected: `a value for ${key}` });
+    throw new ConversionError(`cannot determine ${key}`, {
+      file: 'config.json',
+      expected: `a value for ${key}`,
+    });
   };
   const hiddenSize = pick('hiddenSize', hiddenFromTensor);
   const headDim = pick('headDim', c.numHeads ? hiddenSize / c.numHeads : undefined, DEFAULTS_2B4T.headDim);
@@ -158,7 +180,11 @@ function resolveDims(
     intermediateSize: pick('intermediateSize', packedRows(gate)),
     numLayers: pick('numLayers', layersFromTensors),
     numHeads: pick('numHeads', qRows !== undefined ? qRows / headDim : undefined),
-    numKvHeads: c.numKvHeads ?? (c.numHeads && !kProj ? c.numHeads : pick('numKvHeads', kProj ? packedRows(kProj)! / headDim : undefined)),
+    numKvHeads:
+      c.numKvHeads ??
+      (c.numHeads && !kProj
+        ? c.numHeads
+        : pick('numKvHeads', kProj ? packedRows(kProj)! / headDim : undefined)),
     headDim,
     vocabSize: pick('vocabSize', vocabFromTensor),
     maxPositions: pick('maxPositions', undefined, DEFAULTS_2B4T.maxPositions),
@@ -166,8 +192,13 @@ function resolveDims(
     rmsNormEps: pick('rmsNormEps', undefined, DEFAULTS_2B4T.rmsNormEps),
     tiedEmbeddings: c.tiedEmbeddings ?? !ckpt.get('lm_head.weight'),
   };
-  if (assumed.length > 0) notes.push(`not given by config.json, assumed the 2B-4T values: ${assumed.join(', ')}`);
-  if (!Number.isInteger(dims.numHeads) || !Number.isInteger(dims.numKvHeads) || dims.numHeads % dims.numKvHeads !== 0) {
+  if (assumed.length > 0)
+    notes.push(`not given by config.json, assumed the 2B-4T values: ${assumed.join(', ')}`);
+  if (
+    !Number.isInteger(dims.numHeads) ||
+    !Number.isInteger(dims.numKvHeads) ||
+    dims.numHeads % dims.numKvHeads !== 0
+  ) {
     throw new ConversionError('inconsistent attention heads', {
       file: 'config.json',
       expected: 'num_attention_heads a whole multiple of num_key_value_heads',
@@ -175,7 +206,10 @@ function resolveDims(
     });
   }
   if (dims.headDim % 2 !== 0) {
-    throw new ConversionError('head_dim must be even for rotary embeddings', { file: 'config.json', found: String(dims.headDim) });
+    throw new ConversionError('head_dim must be even for rotary embeddings', {
+      file: 'config.json',
+      found: String(dims.headDim),
+    });
   }
   return dims;
 }
@@ -200,13 +234,19 @@ function expectShape(t: TensorInfo, shape: number[], dtypes: Set<string>, file: 
     });
   }
   if (!dtypes.has(t.dtype)) {
-    throw new ConversionError('unexpected dtype', { file, tensor: t.name, expected: [...dtypes].join(' or '), found: t.dtype });
+    throw new ConversionError('unexpected dtype', {
+      file,
+      tensor: t.name,
+      expected: [...dtypes].join(' or '),
+      found: t.dtype,
+    });
   }
 }
 
 function checkShapes(plan: ModelPlan, fileOf: (t: TensorInfo) => string | undefined): void {
   const { dims } = plan;
-  const check = (t: TensorInfo, shape: number[], dtypes = FLOAT_DTYPES) => expectShape(t, shape, dtypes, fileOf(t));
+  const check = (t: TensorInfo, shape: number[], dtypes = FLOAT_DTYPES) =>
+    expectShape(t, shape, dtypes, fileOf(t));
   check(plan.embed, [dims.vocabSize, dims.hiddenSize]);
   check(plan.finalNorm, [dims.hiddenSize]);
   if (plan.lmHead) check(plan.lmHead, [dims.vocabSize, dims.hiddenSize]);

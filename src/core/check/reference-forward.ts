@@ -58,6 +58,9 @@ export class ReferenceDecoder {
     this.caches = weights.layers.map(() => ({ keys: [], values: [] }));
   }
 
+  /** Smallest distance of any quantised x·s to a rounding boundary so far (see reference-math). */
+  minTieMargin = Infinity;
+
   /** Number of tokens fed so far. */
   get length(): number {
     return this.seen;
@@ -74,7 +77,14 @@ export class ReferenceDecoder {
     const rows = ids.length;
     const h = embedRows(this.weights.embed, ids, d.hiddenSize);
     const angles = pos.map((p) => ropeAngles(p, this.invFreq));
-    this.weights.layers.forEach((layer, i) => decoderLayer(d, layer, this.caches[i], h, rows, angles));
+    const quantize = (x: Float32Array, n: number) => {
+      const q = quantizeRows(x, rows, n);
+      this.minTieMargin = Math.min(this.minTieMargin, q.tieMargin);
+      return q;
+    };
+    this.weights.layers.forEach((layer, i) =>
+      decoderLayer(d, layer, this.caches[i], h, rows, angles, quantize),
+    );
     this.seen += rows;
     return rmsNorm(h, rows, d.hiddenSize, this.weights.finalNorm, d.rmsNormEps);
   }
@@ -105,12 +115,13 @@ function decoderLayer(
   h: Float32Array,
   rows: number,
   angles: RopeAngles[],
+  quantize: (x: Float32Array, n: number) => QuantizedRows,
 ): void {
   const hidden = d.hiddenSize;
   const attnWidth = d.numHeads * d.headDim;
 
   // q, k and v quantise the same normed input, so it is quantised once (the rule is per token).
-  const a = quantizeRows(rmsNorm(h, rows, hidden, layer.inputNorm, d.rmsNormEps), rows, hidden);
+  const a = quantize(rmsNorm(h, rows, hidden, layer.inputNorm, d.rmsNormEps), hidden);
   const q = project(d, layer, 'q_proj', a);
   const k = project(d, layer, 'k_proj', a);
   const v = project(d, layer, 'v_proj', a);
@@ -124,12 +135,12 @@ function decoderLayer(
   }
   const o = causalAttention(d, q, rows, cache, firstRow);
   const oNormed = rmsNorm(o, rows, attnWidth, layer.attnSubNorm, d.rmsNormEps);
-  addInPlace(h, project(d, layer, 'o_proj', quantizeRows(oNormed, rows, attnWidth)));
+  addInPlace(h, project(d, layer, 'o_proj', quantize(oNormed, attnWidth)));
 
-  const m = quantizeRows(rmsNorm(h, rows, hidden, layer.postAttnNorm, d.rmsNormEps), rows, hidden);
+  const m = quantize(rmsNorm(h, rows, hidden, layer.postAttnNorm, d.rmsNormEps), hidden);
   const gated = relu2Gate(project(d, layer, 'gate_proj', m), project(d, layer, 'up_proj', m));
   const f = rmsNorm(gated, rows, d.intermediateSize, layer.ffnSubNorm, d.rmsNormEps);
-  addInPlace(h, project(d, layer, 'down_proj', quantizeRows(f, rows, d.intermediateSize)));
+  addInPlace(h, project(d, layer, 'down_proj', quantize(f, d.intermediateSize)));
 }
 
 /** Applies RoPE to every head of x [rows, heads · headDim], row r at angles[r]. */
@@ -194,9 +205,19 @@ export function referenceForward(
   ids: number[],
   opts?: { positions?: number[] },
 ): Float32Array {
+  return referenceForwardWithMargin(dims, w, ids, opts).logits;
+}
+
+/** referenceForward plus the smallest rounding-boundary distance met on the way (see reference-math). */
+export function referenceForwardWithMargin(
+  dims: BitNetDims,
+  w: ReferenceWeights,
+  ids: number[],
+  opts?: { positions?: number[] },
+): { logits: Float32Array; minTieMargin: number } {
   const decoder = new ReferenceDecoder(dims, w);
   const normed = decoder.append(ids, opts?.positions);
-  return decoder.logits(normed, ids.length);
+  return { logits: decoder.logits(normed, ids.length), minTieMargin: decoder.minTieMargin };
 }
 
 /**

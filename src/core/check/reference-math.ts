@@ -53,7 +53,11 @@ export function activationScale(x: Float32Array, start: number, n: number): numb
   return f32(INT8_MAX / Math.max(absMax, ACT_ABS_MAX_FLOOR));
 }
 
-/** Quantises x[start, start + n) with scale s into out[outStart, outStart + n). */
+/**
+ * Quantises x[start, start + n) with scale s into out[outStart, outStart + n). Returns the smallest
+ * distance of any x·s to a rounding boundary (k + ½): where that is tiny, a correct implementation that
+ * differs in the last float32 bit upstream may round the other way (BITNET.md §2, "Exactness").
+ */
 function quantizeInto(
   x: Float32Array,
   start: number,
@@ -61,11 +65,15 @@ function quantizeInto(
   s: number,
   out: Int8Array,
   outStart: number,
-): void {
+): number {
+  let margin = Infinity;
   for (let j = 0; j < n; j++) {
-    const q = roundHalfEven(f32(x[start + j] * s));
+    const v = f32(x[start + j] * s);
+    const q = roundHalfEven(v);
     out[outStart + j] = Math.min(INT8_MAX, Math.max(INT8_MIN, q));
+    margin = Math.min(margin, Math.abs(Math.abs(v - Math.floor(v)) - 0.5));
   }
+  return margin;
 }
 
 /** Per-token absmax int8 quantisation of one activation vector (BITNET.md §2, BitLinear). */
@@ -82,17 +90,20 @@ export interface QuantizedRows {
   s: Float64Array;
   rows: number;
   n: number;
+  /** Smallest distance of any x·s to a rounding boundary (see quantizeInto). */
+  tieMargin: number;
 }
 
 /** Quantises each row of x [rows, n] independently (the scale is per token). */
 export function quantizeRows(x: Float32Array, rows: number, n: number): QuantizedRows {
   const xq = new Int8Array(rows * n);
   const s = new Float64Array(rows);
+  let tieMargin = Infinity;
   for (let r = 0; r < rows; r++) {
     s[r] = activationScale(x, r * n, n);
-    quantizeInto(x, r * n, n, s[r], xq, r * n);
+    tieMargin = Math.min(tieMargin, quantizeInto(x, r * n, n, s[r], xq, r * n));
   }
-  return { xq, s, rows, n };
+  return { xq, s, rows, n, tieMargin };
 }
 
 /**

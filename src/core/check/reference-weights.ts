@@ -16,11 +16,22 @@ export async function loadReferenceWeights(plan: ModelPlan, kernels: Kernels): P
   const filler = new WeightFiller(roles, kernels);
   const read = (key: string, role: WeightRole, count: number) => {
     roles.set(key, role);
-    return collect(count, (emit) => filler.fill({ name: key, type: 'float32', dims: [count], byteLength: count * 4 }, emit));
+    return collect(count, (emit) =>
+      filler.fill({ name: key, type: 'float32', dims: [count], byteLength: count * 4 }, emit),
+    );
   };
-  const readFloat = (t: TensorInfo) => read(t.name, { kind: 'float', tensor: t }, t.shape.reduce((a, b) => a * b, 1));
+  const readFloat = (t: TensorInfo) =>
+    read(
+      t.name,
+      { kind: 'float', tensor: t },
+      t.shape.reduce((a, b) => a * b, 1),
+    );
   const readProjection = async (p: ProjectionSource): Promise<ReferenceProjection> => {
-    const values = await read(`${p.weight.name}#ternary`, { kind: 'ternary-f32', proj: p }, p.shape[0] * p.shape[1]);
+    const values = await read(
+      `${p.weight.name}#ternary`,
+      { kind: 'ternary-f32', proj: p },
+      p.shape[0] * p.shape[1],
+    );
     const [scale] = await read(`${p.weight.name}#scale`, { kind: 'scale', proj: p }, 1);
     return { ternary: Int8Array.from(values), scale, rule: plan.scaleRule };
   };
@@ -49,7 +60,8 @@ async function collect(count: number, run: (emit: Emit) => Promise<void>): Promi
   const bytes = new Uint8Array(out.buffer);
   let at = 0;
   await run(async (chunk) => {
-    if (at + chunk.byteLength > bytes.byteLength) throw new Error(`more than ${bytes.byteLength} bytes produced`);
+    if (at + chunk.byteLength > bytes.byteLength)
+      throw new Error(`more than ${bytes.byteLength} bytes produced`);
     bytes.set(chunk, at);
     at += chunk.byteLength;
   });

@@ -97,11 +97,20 @@ export async function runRuntimeCheck(
 
   const split = Math.max(1, Math.floor(S / 2));
   const incremental = new Float32Array(S * V);
-  let step = await runStep(session, dims, { ids: [prompt.slice(0, split)], mask: [ones(split)], positions: [range(0, split)] });
+  let step = await runStep(session, dims, {
+    ids: [prompt.slice(0, split)],
+    mask: [ones(split)],
+    positions: [range(0, split)],
+  });
   incremental.set(step.logits, 0);
   const t1 = performance.now();
   for (let p = split; p < S; p++) {
-    step = await runStep(session, dims, { ids: [[prompt[p]]], mask: [ones(p + 1)], positions: [[p]], past: step.present });
+    step = await runStep(session, dims, {
+      ids: [[prompt[p]]],
+      mask: [ones(p + 1)],
+      positions: [[p]],
+      past: step.present,
+    });
     incremental.set(step.logits, p * V);
   }
   const decodeMsPerToken = S > split ? (performance.now() - t1) / (S - split) : 0;
@@ -142,8 +151,8 @@ export function formatComparison(label: string, c: LogitComparison): string {
 }
 
 /** A short, deterministic prompt inside the vocabulary, starting with BOS where the config has one. */
-export function checkPrompt(vocab: number, bos?: number, length = 8): number[] {
+export function checkPrompt(vocab: number, bos?: number, length = 8, seed = 0): number[] {
   const ids = bos !== undefined && bos < vocab ? [bos] : [];
-  for (let i = 1; ids.length < length; i++) ids.push((i * 7919 + 13) % vocab);
+  for (let i = 1; ids.length < length; i++) ids.push((i * 7919 + 13 + seed * 104729) % vocab);
   return ids;
 }

@@ -32,7 +32,11 @@ export async function inspectModel(input: InputFiles, configText?: string): Prom
 }
 
 /** A step run on the staged output before it is committed (e.g. the onnxruntime check). */
-export type VerifyStep = (ctx: { target: OutputTarget; modelFile: string; inspected: InspectedModel }) => Promise<void>;
+export type VerifyStep = (ctx: {
+  target: OutputTarget;
+  modelFile: string;
+  inspected: InspectedModel;
+}) => Promise<void>;
 
 export interface ConvertRequest {
   input: InputFiles;
@@ -71,7 +75,12 @@ export async function convertModel(req: ConvertRequest): Promise<ConvertResult> 
     const { graph, roles } = buildDecoderGraph(plan);
     const layout = planLayout(graph.weights, { modelFile, external: req.external ?? 'auto' });
     const bytesTotal = graph.weights.reduce((n, w) => n + w.byteLength, 0);
-    emit({ status: 'plan', tensors: graph.weights.length, bytesTotal, files: layoutFiles(layout, modelFile) });
+    emit({
+      status: 'plan',
+      tensors: graph.weights.length,
+      bytesTotal,
+      files: layoutFiles(layout, modelFile),
+    });
 
     const filler = new WeightFiller(roles, req.kernels, req.signal);
     let bytesDone = 0;
@@ -98,7 +107,11 @@ export async function convertModel(req: ConvertRequest): Promise<ConvertResult> 
             tensorDone,
             tensorTotal: spec.byteLength,
           });
-        emit({ status: 'log', level: 'verbose', message: `${spec.name} [${spec.dims.join(', ')}] ${spec.type}` });
+        emit({
+          status: 'log',
+          level: 'verbose',
+          message: `${spec.name} [${spec.dims.join(', ')}] ${spec.type}`,
+        });
         progress();
         await filler.fill(spec, async (bytes) => {
           await write(bytes);
@@ -146,5 +159,5 @@ export function describePlan(plan: ModelPlan): string {
 }
 
 function layoutFiles(layout: ReturnType<typeof planLayout>, modelFile: string): string[] {
-  return [modelFile, ...(layout.dataFiles ?? [])];
+  return [modelFile, ...layout.dataFiles.map((f) => f.name)];
 }

@@ -40,7 +40,7 @@ export class WeightFiller {
   }
 
   private async fillFloat(t: TensorInfo, emit: Emit): Promise<void> {
-    await this.forEachWindow(t, async (bytes) => emit(this.toF32(bytes, t.dtype)));
+    await this.forEachWindow(t, async (bytes) => emit(asBytes(this.toF32(bytes, t.dtype))));
   }
 
   private async fillPacked(p: ProjectionSource, emit: Emit): Promise<void> {
@@ -72,7 +72,13 @@ export class WeightFiller {
     const c = Math.fround(1 / Math.max(mean, 1e-5));
     this.onlineScales.set(p, c);
     await this.forEachWindow(t, async (bytes) =>
-      emit(asBytes(t.dtype === 'BF16' ? this.kernels.ternariseBf16F32(bytes, c) : ternarise(this.toF32(bytes, t.dtype), c))),
+      emit(
+        asBytes(
+          t.dtype === 'BF16'
+            ? this.kernels.ternariseBf16F32(bytes, c)
+            : ternarise(this.toF32(bytes, t.dtype), c),
+        ),
+      ),
     );
   }
 
