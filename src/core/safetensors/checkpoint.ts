@@ -5,7 +5,9 @@
  */
 import { ConversionError } from '../errors.ts';
 import { readText, type ByteSource, type InputFiles } from '../io/bytes.ts';
-import { oneLine, readSafetensorsHeader, jsonSnippet, type TensorInfo } from './header.ts';
+import { jsonSnippet, oneLine, readSafetensorsHeader, type TensorInfo } from './header.ts';
+
+export type { TensorInfo } from './header.ts';
 
 export interface Checkpoint {
   /** The safetensors files the tensors live in (one, or every shard in name order). */
@@ -36,6 +38,17 @@ export async function openCheckpoint(files: InputFiles): Promise<Checkpoint> {
 export function resolveCheckpointEntry(files: InputFiles): string {
   const { entry } = files;
   if (entry && (entry.endsWith('.safetensors') || entry.endsWith(INDEX_SUFFIX))) return entry;
+  // A config.json (or other .json) points at its folder; anything else (.bin, .gguf) is the wrong format,
+  // and quietly converting a different file of the folder instead would be a surprise.
+  if (entry && !entry.endsWith('.json')) {
+    throw new ConversionError('not a safetensors checkpoint', {
+      file: entry,
+      expected: 'a .safetensors file, a *.safetensors.index.json or a model folder',
+      found: entry.includes('.')
+        ? `a ${entry.slice(entry.lastIndexOf('.'))} file`
+        : 'a file without extension',
+    });
+  }
   const names = files.list();
   for (const name of [DEFAULT_INDEX, DEFAULT_SINGLE]) if (names.includes(name)) return name;
   const indexes = names.filter((n) => n.endsWith(INDEX_SUFFIX));
@@ -44,7 +57,9 @@ export function resolveCheckpointEntry(files: InputFiles): string {
   if (singles.length === 1 && indexes.length === 0) return singles[0];
   const found = [...indexes, ...singles];
   throw new ConversionError(
-    found.length === 0 ? 'no safetensors checkpoint found' : 'cannot tell which safetensors file is the model',
+    found.length === 0
+      ? 'no safetensors checkpoint found'
+      : 'cannot tell which safetensors file is the model',
     {
       file: entry,
       expected: `${DEFAULT_SINGLE}, ${DEFAULT_INDEX} or a single *.safetensors`,
@@ -160,7 +175,9 @@ function resolveSibling(indexName: string, shard: string): string {
 
 /** Refuses names that could escape the model folder (`..`, absolute paths). */
 function isPlainRelative(name: string): boolean {
-  return !name.startsWith('/') && !name.includes('\\') && name.split('/').every((p) => p !== '..' && p !== '');
+  return (
+    !name.startsWith('/') && !name.includes('\\') && name.split('/').every((p) => p !== '..' && p !== '')
+  );
 }
 
 async function openRequired(files: InputFiles, name: string): Promise<ByteSource> {
