@@ -5,7 +5,7 @@ import type { ProgressEvent } from '../core/convert/progress.ts';
 import { ConversionAborted, ConversionError } from '../core/errors.ts';
 import { runtimeVerify } from '../core/check/verify.ts';
 import { loadNodeKernels } from '../platform/node/load-kernels.ts';
-import { createNodeOutputTarget, openNodeInput } from '../platform/node/node-files.ts';
+import { createNodeOutputTarget, openNodeInput, type NodeInputFiles } from '../platform/node/node-files.ts';
 import { openNodeSession } from '../runtime/ort-node.ts';
 import { HELP, parseCli, UsageError, type CliOptions } from './args.ts';
 import { ProgressBar } from './progress-bar.ts';
@@ -61,9 +61,10 @@ async function convert(options: CliOptions): Promise<number> {
   };
 
   const target = createNodeOutputTarget(options.output);
+  let input: NodeInputFiles | undefined;
   try {
     const kernels = await loadNodeKernels();
-    const input = await openNodeInput(options.input);
+    input = await openNodeInput(options.input);
     const configText = options.config ? await readConfig(options.config) : undefined;
     const result = await convertModel({
       input,
@@ -98,6 +99,7 @@ async function convert(options: CliOptions): Promise<number> {
     console.error(`bitnet2onnx: internal error: ${(e as Error).stack ?? String(e)}`);
     return 70;
   } finally {
+    await input?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -199,6 +199,13 @@ function resolveDims(
     !Number.isInteger(dims.numKvHeads) ||
     dims.numHeads % dims.numKvHeads !== 0
   ) {
+    if (c.numHeads === undefined) {
+      throw new ConversionError('cannot infer the attention heads without config.json; pass --config', {
+        tensor: q0?.name,
+        expected: `q_proj rows a multiple of head_dim ${headDim}${c.headDim === undefined ? ' (the 2B-4T value, assumed)' : ''}`,
+        found: `${qRows} rows`,
+      });
+    }
     throw new ConversionError('inconsistent attention heads', {
       file: 'config.json',
       expected: 'num_attention_heads a whole multiple of num_key_value_heads',
