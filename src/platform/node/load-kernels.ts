@@ -1,0 +1,34 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { Kernels } from '../../core/kernels/kernels.ts';
+import { wasmSimdSupported } from '../../core/kernels/simd-support.ts';
+import { createWasmKernels } from '../../core/kernels/wasm-kernels.ts';
+
+export type KernelBuild = 'simd' | 'scalar';
+
+/** Where `npm run build:wasm` writes the kernels, relative to this file (src/platform/node). */
+const DEFAULT_BUILD_DIR = new URL('../../../assembly/build/', import.meta.url);
+
+/**
+ * Loads a WASM kernels build from assembly/build (or `buildDir`, a directory URL ending in `/`).
+ * 'auto' (the default) picks SIMD when this Node supports it, else the scalar build.
+ */
+export async function loadNodeKernels(
+  kind: KernelBuild | 'auto' = 'auto',
+  buildDir: URL = DEFAULT_BUILD_DIR,
+): Promise<Kernels> {
+  const build: KernelBuild = kind === 'auto' ? (wasmSimdSupported() ? 'simd' : 'scalar') : kind;
+  const file = new URL(`kernels-${build}.wasm`, buildDir);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new Error(
+        `WASM kernels not built: ${fileURLToPath(file)} is missing. Run \`npm run build:wasm\` first.`,
+      );
+    }
+    throw e;
+  }
+  return createWasmKernels(bytes, `wasm-${build}`);
+}
