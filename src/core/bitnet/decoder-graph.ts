@@ -1,18 +1,39 @@
-import { GraphBuilder } from '../onnx/graph.ts';
+import { GraphBuilder, type ElemType } from '../onnx/graph.ts';
 import type { TensorInfo } from '../safetensors/checkpoint.ts';
 import { projectionTensorName } from './dims.ts';
+import { defaultFormat, type FormatOptions } from './format.ts';
 import type { ModelPlan, ProjectionSource } from './model-plan.ts';
 
 /** What each large initializer is made from; the converter fills them in declaration order. */
 export type WeightRole =
-  | { kind: 'float'; tensor: TensorInfo }
+  | { kind: 'float'; tensor: TensorInfo; as?: 'float32' | 'float16' }
   | { kind: 'ternary-f32'; proj: ProjectionSource }
+  | { kind: 'ternary-i8-transposed'; proj: ProjectionSource }
+  | { kind: 'ternary-nbits2'; proj: ProjectionSource; blockSize: number }
+  | { kind: 'ones'; count: number }
   | { kind: 'scale'; proj: ProjectionSource };
 
 export interface DecoderGraph {
   graph: GraphBuilder;
   roles: Map<string, WeightRole>;
 }
+
+interface Quantized {
+  xq: string;
+  s: string;
+  /** xq + 128 as uint8, built on first use. */
+  xu: () => string;
+}
+
+const ELEMENT_BYTES: Record<ElemType, number> = {
+  float32: 4,
+  float16: 2,
+  int64: 8,
+  int32: 4,
+  int8: 1,
+  uint8: 1,
+  bool: 1,
+};
 
 /** Most negative float32: masked scores vanish in softmax without producing NaN on fully masked rows. */
 const MASK_VALUE = -3.4028234663852886e38;
@@ -33,7 +54,10 @@ export const IO_NAMES = {
  * Builds the BitNet b1.58 decoder of BITNET.md §2 with a KV cache, in opset 17 standard operators.
  * Activations stay 2-D ([tokens, features]) between attention blocks so every projection is one Gemm.
  */
-export function buildDecoderGraph(plan: ModelPlan): DecoderGraph {
+export function buildDecoderGraph(
+  plan: ModelPlan,
+  format: FormatOptions = defaultFormat('fp32'),
+): DecoderGraph {
   const g = new GraphBuilder('bitnet_b158_decoder');
   const roles = new Map<string, WeightRole>();
   const { dims } = plan;
@@ -42,12 +66,19 @@ export function buildDecoderGraph(plan: ModelPlan): DecoderGraph {
   const hd = dims.headDim;
   const nRep = H / KV;
 
-  const weight = (name: string, dimsOf: number[], role: WeightRole): string => {
-    const bytes = dimsOf.reduce((a, b) => a * b, 1) * 4;
+  const weight = (name: string, type: ElemType, dimsOf: number[], role: WeightRole): string => {
+    const bytes = dimsOf.reduce((a, b) => a * b, 1) * ELEMENT_BYTES[type];
     roles.set(name, role);
-    return g.weight({ name, type: 'float32', dims: dimsOf, byteLength: bytes });
+    return g.weight({ name, type, dims: dimsOf, byteLength: bytes });
   };
-  const floatWeight = (t: TensorInfo, name = t.name) => weight(name, t.shape, { kind: 'float', tensor: t });
+  const floatWeight = (t: TensorInfo, name = t.name) =>
+    weight(name, 'float32', t.shape, { kind: 'float', tensor: t });
+  /** Embedding-sized tensors in the chosen storage, as a float32 value for the graph. */
+  const embedWeight = (t: TensorInfo, name: string) => {
+    if (format.embed === 'fp32') return floatWeight(t, name);
+    const stored = weight(name, 'float16', t.shape, { kind: 'float', tensor: t, as: 'float16' });
+    return { stored, asFloat: () => g.op('Cast', [stored], { to: { i: 1 } }) };
+  };
   const f32 = (v: number) => g.constant('float32', [], [v]);
   const i64s = (v: number[]) => g.constant('int64', [v.length], v);
 
@@ -57,30 +88,72 @@ export function buildDecoderGraph(plan: ModelPlan): DecoderGraph {
 
   // Shapes shared by every layer.
   const idsShape = g.op('Shape', [inputIds]);
-  const embed = floatWeight(plan.embed, 'model.embed_tokens.weight');
-  let h = g.op('Reshape', [g.op('Gather', [embed, inputIds]), i64s([-1, dims.hiddenSize])]);
+  const embed = embedWeight(plan.embed, 'model.embed_tokens.weight');
+  const embedded =
+    typeof embed === 'string'
+      ? g.op('Gather', [embed, inputIds])
+      : g.op('Cast', [g.op('Gather', [embed.stored, inputIds])], { to: { i: 1 } });
+  let h = g.op('Reshape', [embedded, i64s([-1, dims.hiddenSize])]);
   const qShape = g.op('Concat', [idsShape, i64s([H, hd])], { axis: { i: 0 } });
   const kvShape = g.op('Concat', [idsShape, i64s([KV, hd])], { axis: { i: 0 } });
   const { cos, sin } = rotaryTables(g, positionIds, dims.ropeTheta, hd);
   const maskBias = attentionBias(g, attentionMask, idsShape);
   const sqrtHeadDim = f32(Math.fround(Math.sqrt(hd)));
+  const zeroPoint128 = g.constant('uint8', [], [128]);
+  if (format.weights === 'int2') g.useOpset('com.microsoft', 1);
 
   const rmsNorm = (x: string, w: string) => {
     const meanSq = g.op('ReduceMean', [g.op('Mul', [x, x])], { axes: { ints: [-1] }, keepdims: { i: 1 } });
     const denom = g.op('Sqrt', [g.op('Add', [meanSq, f32(dims.rmsNormEps)])]);
     return g.op('Mul', [g.op('Div', [x, denom]), w]);
   };
-  const quantize = (x: string) => {
+  const quantize = (x: string): Quantized => {
     const absMax = g.op('ReduceMax', [g.op('Abs', [x])], { axes: { ints: [-1] }, keepdims: { i: 1 } });
     const s = g.op('Div', [f32(127), g.op('Max', [absMax, f32(1e-5)])]);
     const xq = g.op('Clip', [g.op('Round', [g.op('Mul', [x, s])]), f32(-128), f32(127)]);
-    return { xq, s };
+    let unsigned: string | undefined;
+    // MatMulInteger takes uint8 activations: xq + 128 with zero point 128 (the form ORT's WASM kernels accept).
+    const xu = () => (unsigned ??= g.op('Cast', [g.op('Add', [xq, f32(128)])], { to: { i: 2 } }));
+    return { xq, s, xu };
   };
-  const bitLinear = (q: { xq: string; s: string }, p: ProjectionSource) => {
+  const accumulate = (q: Quantized, p: ProjectionSource, base: string): string => {
+    const [out, inp] = p.shape;
+    switch (format.weights) {
+      case 'fp32': {
+        const w = weight(`${base}.weight`, 'float32', p.shape, { kind: 'ternary-f32', proj: p });
+        return g.op('Gemm', [q.xq, w], { transB: { i: 1 } });
+      }
+      case 'int8': {
+        const w = weight(`${base}.weight`, 'int8', [inp, out], { kind: 'ternary-i8-transposed', proj: p });
+        return g.op('Cast', [g.op('MatMulInteger', [q.xu(), w, zeroPoint128])], { to: { i: 1 } });
+      }
+      case 'int2': {
+        const bs = format.blockSize;
+        const blocks = Math.ceil(inp / bs);
+        const w = weight(`${base}.weight`, 'uint8', [out, blocks, bs / 4], {
+          kind: 'ternary-nbits2',
+          proj: p,
+          blockSize: bs,
+        });
+        const ones = weight(`${base}.weight_block_scales`, 'float32', [out * blocks], {
+          kind: 'ones',
+          count: out * blocks,
+        });
+        const attrs = {
+          K: { i: inp },
+          N: { i: out },
+          bits: { i: 2 },
+          block_size: { i: bs },
+          accuracy_level: { i: format.exact ? 0 : 4 },
+        };
+        return g.op('MatMulNBits', [q.xq, w, ones], attrs, 'com.microsoft');
+      }
+    }
+  };
+  const bitLinear = (q: Quantized, p: ProjectionSource) => {
     const base = projectionTensorName(p.layer, p.proj);
-    const w = weight(`${base}.weight`, p.shape, { kind: 'ternary-f32', proj: p });
-    const scale = weight(`${base}.weight_scale`, [1], { kind: 'scale', proj: p });
-    const acc = g.op('Gemm', [q.xq, w], { transB: { i: 1 } });
+    const acc = accumulate(q, p, base);
+    const scale = weight(`${base}.weight_scale`, 'float32', [1], { kind: 'scale', proj: p });
     return plan.scaleRule === 'multiply'
       ? g.op('Div', [g.op('Mul', [acc, scale]), q.s])
       : g.op('Div', [acc, g.op('Mul', [q.s, scale])]);
@@ -129,7 +202,8 @@ export function buildDecoderGraph(plan: ModelPlan): DecoderGraph {
   });
 
   const final = rmsNorm(h, floatWeight(plan.finalNorm));
-  const head = plan.lmHead ? floatWeight(plan.lmHead, 'lm_head.weight') : embed;
+  const headWeight = plan.lmHead ? embedWeight(plan.lmHead, 'lm_head.weight') : embed;
+  const head = typeof headWeight === 'string' ? headWeight : headWeight.asFloat();
   const logits2d = g.op('Gemm', [final, head], { transB: { i: 1 } });
   const logitsShape = g.op('Concat', [idsShape, i64s([dims.vocabSize])], { axis: { i: 0 } });
   g.node('Reshape', [logits2d, logitsShape], [IO_NAMES.logits]);

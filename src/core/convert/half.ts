@@ -1,0 +1,63 @@
+import type { HalfStats } from './weight-fill.ts';
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/**
+ * float32 → IEEE half, round to nearest even, counting values that do not survive exactly. bf16 values
+ * inside half's range (|x| ≥ 2⁻¹⁷ or exactly 0, below 65520) are exact, so for BitNet embeddings this
+ * halves the size without changing a number; the stats say how many did change and by how much.
+ */
+export function f32ToF16Into(values: Float32Array, out: Uint16Array, stats: HalfStats): void {
+  let inexact = 0;
+  let maxAbsError = stats.maxAbsError;
+  for (let i = 0; i < values.length; i++) {
+    const h = f32ToF16Bits(values[i]);
+    out[i] = h;
+    const back = f16BitsToF32(h);
+    if (back !== values[i] && !(Number.isNaN(back) && Number.isNaN(values[i]))) {
+      inexact++;
+      const err = Math.abs(back - values[i]);
+      if (err > maxAbsError) maxAbsError = err;
+    }
+  }
+  stats.values += values.length;
+  stats.inexact += inexact;
+  stats.maxAbsError = maxAbsError;
+}
+
+export function f32ToF16Bits(x: number): number {
+  f32[0] = x;
+  const bits = u32[0];
+  const sign = (bits >>> 16) & 0x8000;
+  const exp = (bits >>> 23) & 0xff;
+  const mant = bits & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 | (mant >>> 13) : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    // Subnormal half: shift the full significand, round to nearest even.
+    const full = mant | 0x800000;
+    const shift = 14 - e;
+    const half = full >>> shift;
+    const rem = full & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    const rounded = rem > mid || (rem === mid && (half & 1) === 1) ? half + 1 : half;
+    return sign | rounded;
+  }
+  const half = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  // Carry from mantissa into exponent is the correct rounding (up to infinity at the top).
+  const rounded = rem > 0x1000 || (rem === 0x1000 && (half & 1) === 1) ? half + 1 : half;
+  return sign | rounded;
+}
+
+export function f16BitsToF32(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
