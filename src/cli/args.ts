@@ -1,11 +1,12 @@
 import { parseArgs } from 'node:util';
+import { defaultFormat, type FormatOptions, type WeightFormat } from '../core/bitnet/format.ts';
 
 export interface CliOptions {
   input: string;
   output: string;
   verbose: boolean;
   config?: string;
-  format: 'fp32';
+  format: FormatOptions;
   check: boolean;
   external: 'auto' | 'always' | 'never';
 }
@@ -20,7 +21,15 @@ Options:
   -o, --output <path>       ONNX file to write (external data, if any, goes beside it)
   -v, --verbose             log each tensor as it is written
       --config <file>       config.json to use (default: the one beside the input)
-      --format fp32         weight format (fp32: ternary values as float32, scales applied after each MatMul)
+      --format <f>          fp32 | int8 | int2 (default fp32)
+                              fp32: ternary values as float32, one Gemm per projection, scale after it (exact)
+                              int8: ternary int8 weights, MatMulInteger (standard ONNX, exact)
+                              int2: 2-bit weights, com.microsoft MatMulNBits (onnxruntime; fast, approximate
+                                    unless --exact)
+      --embed <s>           fp32 | fp16 storage of the embedding/head (default: fp32 for fp32, fp16 otherwise;
+                              fp16 is exact for bf16 values in its range, and the log says how many were not)
+      --block-size <n>      int2 block size along K: 16, 32, 64, 128 or 256 (default 128)
+      --exact               int2: accuracy_level 0 (float arithmetic, exact, slow) instead of 4
       --external-data <m>   auto | always | never  (auto: external when the model exceeds the 2 GiB protobuf limit)
       --no-check            skip the onnxruntime check (structural validation still runs)
   -h, --help                show this help
@@ -40,6 +49,9 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
         verbose: { type: 'boolean', short: 'v', default: false },
         config: { type: 'string' },
         format: { type: 'string', default: 'fp32' },
+        embed: { type: 'string' },
+        'block-size': { type: 'string', default: '128' },
+        exact: { type: 'boolean', default: false },
         'external-data': { type: 'string', default: 'auto' },
         'no-check': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -53,7 +65,23 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
   if (values.help) return 'help';
   if (!values.input) throw new UsageError('missing --input (the .safetensors file, index or model folder)');
   if (!values.output) throw new UsageError('missing --output (the .onnx file to write)');
-  if (values.format !== 'fp32') throw new UsageError(`unknown --format ${values.format}: expected fp32`);
+  if (!['fp32', 'int8', 'int2'].includes(values.format)) {
+    throw new UsageError(`unknown --format ${values.format}: expected fp32, int8 or int2`);
+  }
+  const format = defaultFormat(values.format as WeightFormat);
+  if (values.embed !== undefined) {
+    if (values.embed !== 'fp32' && values.embed !== 'fp16')
+      throw new UsageError(`unknown --embed ${values.embed}: expected fp32 or fp16`);
+    format.embed = values.embed;
+  }
+  const blockSize = Number(values['block-size']);
+  if (![16, 32, 64, 128, 256].includes(blockSize)) {
+    throw new UsageError(`unsupported --block-size ${values['block-size']}: expected 16, 32, 64, 128 or 256`);
+  }
+  format.blockSize = blockSize;
+  format.exact = values.exact;
+  if (format.exact && format.weights !== 'int2')
+    throw new UsageError('--exact applies to --format int2 only');
   const external = values['external-data'];
   if (external !== 'auto' && external !== 'always' && external !== 'never') {
     throw new UsageError(`unknown --external-data ${external}: expected auto, always or never`);
@@ -63,7 +91,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
     output: values.output,
     verbose: values.verbose,
     config: values.config,
-    format: 'fp32',
+    format,
     check: !values['no-check'],
     external,
   };

@@ -80,6 +80,7 @@ async function convert(options: CliOptions): Promise<number> {
         ? runtimeVerify({
             kernels,
             onProgress,
+            approximate: options.format.weights === 'int2' && !options.format.exact,
             openSession: (_t, modelFile) => openNodeSession(target.stagedPath(modelFile)),
           })
         : undefined,

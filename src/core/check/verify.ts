@@ -6,7 +6,13 @@ import type { OutputTarget } from '../io/bytes.ts';
 import type { DecoderSession } from './decoder-session.ts';
 import { referenceForwardWithMargin } from './reference-forward.ts';
 import { loadReferenceWeights } from './reference-weights.ts';
-import { checkPrompt, formatComparison, runRuntimeCheck, type RuntimeCheckReport } from './runtime-check.ts';
+import {
+  checkPrompt,
+  comparisonPasses,
+  formatComparison,
+  runRuntimeCheck,
+  type RuntimeCheckReport,
+} from './runtime-check.ts';
 
 /** Above this many parameters the in-process reference (whole model as float32) is not attempted. */
 export const REFERENCE_PARAM_LIMIT = 400_000_000;
@@ -16,6 +22,11 @@ export interface RuntimeVerifyOptions {
   openSession: (target: OutputTarget, modelFile: string) => Promise<DecoderSession>;
   onProgress?: ProgressListener;
   onReport?: (report: RuntimeCheckReport) => void;
+  /**
+   * The graph is approximate by design (int2 with accuracy_level 4): its distance from the reference is
+   * reported, not enforced; KV-cache and batch consistency are still enforced.
+   */
+  approximate?: boolean;
 }
 
 /**
@@ -61,8 +72,18 @@ export function runtimeVerify(opts: RuntimeVerifyOptions): VerifyStep {
       formatComparison('KV cache vs full', report.kvCache),
       formatComparison('padded batch vs single', report.batch),
     ].join('; ');
-    emit({ status: 'check', name: 'runtime', ok: report.passed, message });
-    if (!report.passed) {
+    const passed = opts.approximate
+      ? comparisonPasses(report.kvCache) && comparisonPasses(report.batch)
+      : report.passed;
+    emit({
+      status: 'check',
+      name: 'runtime',
+      ok: passed,
+      message: opts.approximate
+        ? `approximate format, reference distance reported only; ${message}`
+        : message,
+    });
+    if (!passed) {
       throw new ConversionError('onnxruntime logits disagree with the reference forward pass', {
         file: modelFile,
         found: message,

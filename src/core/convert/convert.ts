@@ -1,5 +1,6 @@
 import { parseConfigJson, type ParsedConfig } from '../bitnet/config.ts';
 import { buildDecoderGraph } from '../bitnet/decoder-graph.ts';
+import { defaultFormat, type FormatOptions } from '../bitnet/format.ts';
 import { planModel, type ModelPlan } from '../bitnet/model-plan.ts';
 import { ConversionError, throwIfAborted } from '../errors.ts';
 import { readText, type InputFiles, type OutputTarget } from '../io/bytes.ts';
@@ -12,8 +13,6 @@ import type { ProgressListener } from './progress.ts';
 import { WeightFiller } from './weight-fill.ts';
 
 export const PRODUCER = { name: 'bitnet2onnx', version: '0.1.0' };
-
-export type OutputFormat = 'fp32';
 
 export interface InspectedModel {
   checkpoint: Checkpoint;
@@ -43,7 +42,7 @@ export interface ConvertRequest {
   target: OutputTarget;
   kernels: Kernels;
   modelFile?: string;
-  format?: OutputFormat;
+  format?: FormatOptions;
   /** config.json text overriding the one beside the input. */
   configText?: string;
   external?: 'auto' | 'always' | 'never';
@@ -72,7 +71,8 @@ export async function convertModel(req: ConvertRequest): Promise<ConvertResult> 
     emit({ status: 'log', level: 'info', message: describePlan(plan) });
     for (const note of plan.notes) emit({ status: 'log', level: 'warn', message: note });
 
-    const { graph, roles } = buildDecoderGraph(plan);
+    const format = req.format ?? defaultFormat('fp32');
+    const { graph, roles } = buildDecoderGraph(plan, format);
     const layout = planLayout(graph.weights, { modelFile, external: req.external ?? 'auto' });
     const bytesTotal = graph.weights.reduce((n, w) => n + w.byteLength, 0);
     emit({
@@ -92,7 +92,7 @@ export async function convertModel(req: ConvertRequest): Promise<ConvertResult> 
       producerName: PRODUCER.name,
       producerVersion: PRODUCER.version,
       docString: `BitNet b1.58 decoder (${plan.variant}) converted by ${PRODUCER.name}`,
-      metadata: { 'bitnet.variant': plan.variant, 'bitnet.format': req.format ?? 'fp32' },
+      metadata: formatMetadata(plan, format),
       signal: req.signal,
       fill: async (spec, write) => {
         let tensorDone = 0;
@@ -125,6 +125,16 @@ export async function convertModel(req: ConvertRequest): Promise<ConvertResult> 
     throwIfAborted(req.signal);
     const seconds = (Date.now() - started) / 1000;
     emit({ status: 'written', files, seconds });
+    if (filler.half.values > 0) {
+      const h = filler.half;
+      emit({
+        status: 'log',
+        level: h.inexact > 0 ? 'warn' : 'info',
+        message:
+          `embedding stored as float16: ${h.inexact} of ${h.values} values not exactly representable` +
+          (h.inexact > 0 ? ` (max abs error ${h.maxAbsError.toExponential(2)})` : ' (all exact)'),
+      });
+    }
 
     const validation = await validateModel((name) => req.target.open(name), modelFile);
     emit({
@@ -147,6 +157,17 @@ export async function convertModel(req: ConvertRequest): Promise<ConvertResult> 
     await req.target.discard();
     throw error;
   }
+}
+
+function formatMetadata(plan: ModelPlan, f: FormatOptions): Record<string, string> {
+  return {
+    'bitnet.variant': plan.variant,
+    'bitnet.weights': f.weights,
+    'bitnet.embed': f.embed,
+    ...(f.weights === 'int2'
+      ? { 'bitnet.block_size': String(f.blockSize), 'bitnet.accuracy_level': f.exact ? '0' : '4' }
+      : {}),
+  };
 }
 
 export function describePlan(plan: ModelPlan): string {
