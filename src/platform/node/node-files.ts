@@ -173,14 +173,9 @@ export class NodeFileSink implements ByteSink {
 
   async write(bytes: Uint8Array): Promise<void> {
     if (this.closed) throw new Error('NodeFileSink: write after close');
-    if (bytes.length >= this.buffer.length) {
-      // Copying a large block only to write it again would double the memory traffic.
-      await this.flush();
-      await this.drain();
-      await writeFully(this.handle, bytes, this.position);
-      this.position += bytes.length;
-      return;
-    }
+    // Every byte goes through the double buffer, large blocks too: the copy costs far less than the
+    // write system call, and it lets the caller produce the next block while this one reaches the disk
+    // (callers hand out views of reused memory that must not be held across the await).
     let from = 0;
     while (from < bytes.length) {
       const n = Math.min(bytes.length - from, this.buffer.length - this.filled);
