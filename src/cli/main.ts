@@ -1,11 +1,19 @@
 import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import path, { basename } from 'node:path';
+import { tmpdir } from 'node:os';
 import { convertModel } from '../core/convert/convert.ts';
+import { convertModelFolder } from '../core/convert/model-folder.ts';
+import type { FormatOptions } from '../core/bitnet/format.ts';
 import type { ProgressEvent } from '../core/convert/progress.ts';
 import { ConversionAborted, ConversionError } from '../core/errors.ts';
 import { runtimeVerify } from '../core/check/verify.ts';
 import { loadNodeKernels } from '../platform/node/load-kernels.ts';
-import { createNodeOutputTarget, openNodeInput, type NodeInputFiles } from '../platform/node/node-files.ts';
+import {
+  createNodeOutputTarget,
+  openNodeInput,
+  type NodeInputFiles,
+  type NodeOutputTarget,
+} from '../platform/node/node-files.ts';
 import { openNodeSession } from '../runtime/ort-node.ts';
 import { HELP, parseCli, UsageError, type CliOptions } from './args.ts';
 import { ProgressBar } from './progress-bar.ts';
@@ -60,32 +68,46 @@ async function convert(options: CliOptions): Promise<number> {
     }
   };
 
-  const target = createNodeOutputTarget(options.output);
+  // A folder is staged in `<dir>/.model.partial-…/` and its files renamed into <dir> on commit.
+  const target = createNodeOutputTarget(
+    options.outputDir ? path.join(options.outputDir, 'model') : options.output!,
+  );
   let input: NodeInputFiles | undefined;
   try {
     const kernels = await loadNodeKernels();
     input = await openNodeInput(options.input);
     const configText = options.config ? await readConfig(options.config) : undefined;
-    const result = await convertModel({
+    const verify = (format: FormatOptions) =>
+      options.check
+        ? runtimeVerify({
+            kernels,
+            format,
+            onProgress,
+            signal: abort.signal,
+            openSession: (t, modelFile) => openNodeSession((t as NodeOutputTarget).stagedPath(modelFile)),
+            scratchTarget: () =>
+              createNodeOutputTarget(path.join(tmpdir(), `bitnet2onnx-probe-${process.pid}`, 'probe.onnx')),
+          })
+        : undefined;
+    const common = {
       input,
       target,
       kernels,
-      modelFile: basename(options.output),
-      format: options.format,
       configText,
       external: options.external,
       signal: abort.signal,
       onProgress,
-      verify: options.check
-        ? runtimeVerify({
-            kernels,
-            onProgress,
-            approximate: options.format.weights === 'int2' && !options.format.exact,
-            openSession: (_t, modelFile) => openNodeSession(target.stagedPath(modelFile)),
-          })
-        : undefined,
-    });
-    log(`done: ${options.output} (${result.files.length} file${result.files.length > 1 ? 's' : ''})`);
+    };
+    const result = options.outputDir
+      ? await convertModelFolder({ ...common, formats: options.formats, verify })
+      : await convertModel({
+          ...common,
+          modelFile: basename(options.output!),
+          format: options.format,
+          verify: verify(options.format),
+        });
+    const where = options.outputDir ?? options.output;
+    log(`done: ${where} (${result.files.length} file${result.files.length > 1 ? 's' : ''})`);
     return 0;
   } catch (e) {
     bar?.clear();

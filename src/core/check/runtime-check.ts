@@ -29,6 +29,19 @@ export function comparisonPasses(c: LogitComparison): boolean {
   return c.maxAbsDiff <= RELATIVE_TOLERANCE * c.maxAbsLogit && c.argmaxAgree === c.positions;
 }
 
+/**
+ * The bound for a probe at full width against the reference. There, hundreds of thousands of activations
+ * are rounded per prompt and some always sit within float32 noise of a tie (BITNET.md §2), so two correct
+ * implementations disagree on a few int8 values and the logits drift by up to a few percent. What this
+ * bound still catches are real conversion errors (wrong packing, scale rule, RoPE, head), which move
+ * logits by their own size. The strict bound above is proven on the test fixtures.
+ */
+export const PROBE_TOLERANCE = 0.1;
+
+export function probeComparisonPasses(c: LogitComparison): boolean {
+  return c.maxAbsDiff <= PROBE_TOLERANCE * c.maxAbsLogit && c.argmaxAgree * 2 >= c.positions;
+}
+
 export function compareLogits(actual: Float32Array, expected: Float32Array, vocab: number): LogitComparison {
   if (actual.length !== expected.length) throw new Error(`logit count ${actual.length} ≠ ${expected.length}`);
   let maxAbsDiff = 0;

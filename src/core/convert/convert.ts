@@ -49,6 +49,11 @@ export interface ConvertRequest {
   signal?: AbortSignal;
   onProgress?: ProgressListener;
   verify?: VerifyStep;
+  /**
+   * false: leave the checked output staged, for a caller that puts more files in the same target and
+   * commits them together (a model folder). It still discards everything on failure. Default true.
+   */
+  commit?: boolean;
 }
 
 export interface ConvertResult {
@@ -59,7 +64,8 @@ export interface ConvertResult {
 
 /**
  * The whole job as one transaction: plan → stream weights through the kernels into the ONNX writer →
- * validate the written bytes → caller's checks → commit. Any failure or cancel discards the output.
+ * validate the written bytes → caller's checks → commit (unless `commit: false`). Any failure or cancel
+ * discards the output.
  */
 export async function convertModel(req: ConvertRequest): Promise<ConvertResult> {
   const started = Date.now();
@@ -151,7 +157,7 @@ export async function convertModel(req: ConvertRequest): Promise<ConvertResult> 
     }
     await req.verify?.({ target: req.target, modelFile, inspected });
     throwIfAborted(req.signal);
-    await req.target.commit();
+    if (req.commit !== false) await req.target.commit();
     return { files, seconds, inspected };
   } catch (error) {
     await req.target.discard();

@@ -1,0 +1,68 @@
+import { buildDecoderGraph } from '../bitnet/decoder-graph.ts';
+import type { FormatOptions } from '../bitnet/format.ts';
+import type { ModelPlan } from '../bitnet/model-plan.ts';
+import type { OutputTarget } from '../io/bytes.ts';
+import type { Kernels } from '../kernels/kernels.ts';
+import type { WeightSpec } from '../onnx/graph.ts';
+import { planLayout } from '../onnx/layout.ts';
+import { writeModel } from '../onnx/writer.ts';
+import { WeightFiller } from './weight-fill.ts';
+
+export const PRODUCER = { name: 'bitnet2onnx', version: '0.1.0' };
+
+export interface WriteDecoderOptions {
+  plan: ModelPlan;
+  format: FormatOptions;
+  target: OutputTarget;
+  modelFile: string;
+  kernels: Kernels;
+  external?: 'auto' | 'always' | 'never';
+  signal?: AbortSignal;
+  /** Called before each initializer with its spec, then with every chunk's byte count. */
+  onWeight?: (spec: WeightSpec, index: number, count: number) => void;
+  onBytes?: (spec: WeightSpec, bytes: number) => void;
+}
+
+export interface WrittenDecoder {
+  files: { name: string; bytes: number }[];
+  filler: WeightFiller;
+  weights: WeightSpec[];
+}
+
+/** Builds the decoder graph for a plan and streams it, weights included, into the target (not committed). */
+export async function writeDecoder(o: WriteDecoderOptions): Promise<WrittenDecoder> {
+  const { graph, roles } = buildDecoderGraph(o.plan, o.format);
+  const layout = planLayout(graph.weights, { modelFile: o.modelFile, external: o.external ?? 'auto' });
+  const filler = new WeightFiller(roles, o.kernels, o.signal);
+  let index = 0;
+  const { files } = await writeModel({
+    graph,
+    layout,
+    target: o.target,
+    producerName: PRODUCER.name,
+    producerVersion: PRODUCER.version,
+    docString: `BitNet b1.58 decoder (${o.plan.variant}) converted by ${PRODUCER.name}`,
+    metadata: formatMetadata(o.plan, o.format),
+    signal: o.signal,
+    fill: async (spec, write) => {
+      o.onWeight?.(spec, index, graph.weights.length);
+      await filler.fill(spec, async (bytes) => {
+        await write(bytes);
+        o.onBytes?.(spec, bytes.byteLength);
+      });
+      index++;
+    },
+  });
+  return { files, filler, weights: graph.weights };
+}
+
+export function formatMetadata(plan: ModelPlan, f: FormatOptions): Record<string, string> {
+  return {
+    'bitnet.variant': plan.variant,
+    'bitnet.weights': f.weights,
+    'bitnet.embed': f.embed,
+    ...(f.weights === 'int2'
+      ? { 'bitnet.block_size': String(f.blockSize), 'bitnet.accuracy_level': f.exact ? '0' : '4' }
+      : {}),
+  };
+}
