@@ -79,6 +79,47 @@ describe('CLI converts every checkpoint variant into a model onnxruntime runs fa
   });
 });
 
+describe('compact formats keep the ternary weights and stay faithful', () => {
+  const cases = (['packed-untied', 'packed-legacy', 'online-bf16', 'gqa4'] as const).flatMap((f) => [
+    [f, ['--format', 'int8']],
+    [f, ['--format', 'int2', '--exact']],
+    [f, ['--format', 'int2', '--exact', '--block-size', '32']],
+  ]) as [FixtureName, string[]][];
+
+  it.each(cases)('%s %s', (name, flags) => {
+    const dir = out(`${name}-${flags.join('')}`);
+    const model = path.join(dir, 'model.onnx');
+    const run = runCli(['-i', fixtures[name], '-o', model, ...flags]);
+    expect(run.stderr).toMatch(/check runtime: ok — prompt/);
+    expect(run.stderr).toMatch(/embedding stored as float16: 0 of \d+ values not exactly representable/);
+    expect(run.status).toBe(0);
+    expect(runOfficialChecker(model).ok).toBe(true);
+  });
+
+  it('int2 with accuracy_level 4 is reported as approximate, with its distance from the reference', () => {
+    const model = path.join(out('int2-fast'), 'model.onnx');
+    const run = runCli(['-i', fixtures['packed-tied'], '-o', model, '--format', 'int2']);
+    expect(run.stderr).toMatch(
+      /check runtime: ok — approximate format, reference distance reported only; .*vs reference: max \|Δlogit\|/,
+    );
+    expect(run.stderr).toMatch(/KV cache vs full: max \|Δlogit\| [0-9.e+-]+ \(limit/);
+    expect(run.status).toBe(0);
+  });
+
+  it('int8 is smaller than fp32 and int2 smaller still', () => {
+    const size = (flags: string[], dir: string) => {
+      const model = path.join(out(dir), 'model.onnx');
+      expect(runCli(['-i', fixtures['packed-tied'], '-o', model, '--no-check', ...flags]).status).toBe(0);
+      return readFileSync(model).byteLength;
+    };
+    const fp32 = size([], 'size-fp32');
+    const int8 = size(['--format', 'int8'], 'size-int8');
+    const int2 = size(['--format', 'int2'], 'size-int2');
+    expect(int8).toBeLessThan(fp32);
+    expect(int2).toBeLessThan(int8);
+  });
+});
+
 describe('CLI behaviour users rely on', () => {
   it('writes byte-identical output for the same input', () => {
     const a = path.join(out('det-a'), 'model.onnx');
