@@ -17,7 +17,7 @@ import { loadNodeKernels } from '../../src/platform/node/load-kernels.ts';
 import { loadReferenceWeights } from '../../src/core/check/reference-weights.ts';
 import { referenceForward } from '../../src/core/check/reference-forward.ts';
 import { openNodeSession } from '../../src/runtime/ort-node.ts';
-import { checkPrompt, comparisonPasses, runRuntimeCheck } from '../../src/core/check/runtime-check.ts';
+import { checkPrompt, runRuntimeCheck } from '../../src/core/check/runtime-check.ts';
 import { writeSafetensorsFile } from '../helpers/synthetic-files.ts';
 
 let root: string;
