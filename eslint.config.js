@@ -20,9 +20,15 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'path', 'os', 'child_process'], message: 'src/core runs in the browser too.' },
+            {
+              group: ['node:*', 'fs', 'path', 'os', 'child_process'],
+              message: 'src/core runs in the browser too.',
+            },
             { group: ['onnxruntime-*'], message: 'Only src/runtime talks to onnxruntime.' },
-            { group: ['**/platform/**', '**/runtime/**', '**/cli/**', '**/ui/**', '**/worker/**'], message: 'Dependencies point inward.' },
+            {
+              group: ['**/platform/**', '**/runtime/**', '**/cli/**', '**/ui/**', '**/worker/**'],
+              message: 'Dependencies point inward.',
+            },
           ],
         },
       ],
