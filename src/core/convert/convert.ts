@@ -1,18 +1,15 @@
 import { parseConfigJson, type ParsedConfig } from '../bitnet/config.ts';
-import { buildDecoderGraph } from '../bitnet/decoder-graph.ts';
 import { defaultFormat, type FormatOptions } from '../bitnet/format.ts';
 import { planModel, type ModelPlan } from '../bitnet/model-plan.ts';
 import { ConversionError, throwIfAborted } from '../errors.ts';
 import { readText, type InputFiles, type OutputTarget } from '../io/bytes.ts';
 import type { Kernels } from '../kernels/kernels.ts';
-import { planLayout } from '../onnx/layout.ts';
 import { validateModel } from '../onnx/validate.ts';
-import { writeModel } from '../onnx/writer.ts';
 import { openCheckpoint, type Checkpoint } from '../safetensors/checkpoint.ts';
 import type { ProgressListener } from './progress.ts';
-import { WeightFiller } from './weight-fill.ts';
+import { writeDecoder } from './write-decoder.ts';
 
-export const PRODUCER = { name: 'bitnet2onnx', version: '0.1.0' };
+export { PRODUCER } from './write-decoder.ts';
 
 export interface InspectedModel {
   checkpoint: Checkpoint;
@@ -78,54 +75,45 @@ export async function convertModel(req: ConvertRequest): Promise<ConvertResult> 
     for (const note of plan.notes) emit({ status: 'log', level: 'warn', message: note });
 
     const format = req.format ?? defaultFormat('fp32');
-    const { graph, roles } = buildDecoderGraph(plan, format);
-    const layout = planLayout(graph.weights, { modelFile, external: req.external ?? 'auto' });
-    const bytesTotal = graph.weights.reduce((n, w) => n + w.byteLength, 0);
-    emit({
-      status: 'plan',
-      tensors: graph.weights.length,
-      bytesTotal,
-      files: layoutFiles(layout, modelFile),
-    });
-
-    const filler = new WeightFiller(roles, req.kernels, req.signal);
     let bytesDone = 0;
-    let index = 0;
-    const { files } = await writeModel({
-      graph,
-      layout,
+    let bytesTotal = 0;
+    let tensor = { name: '', index: 0, count: 0, done: 0, total: 0 };
+    const progress = () =>
+      emit({
+        status: 'tensor',
+        name: tensor.name,
+        index: tensor.index,
+        count: tensor.count,
+        bytesDone,
+        bytesTotal,
+        tensorDone: tensor.done,
+        tensorTotal: tensor.total,
+      });
+    const { files, filler } = await writeDecoder({
+      plan,
+      format,
       target: req.target,
-      producerName: PRODUCER.name,
-      producerVersion: PRODUCER.version,
-      docString: `BitNet b1.58 decoder (${plan.variant}) converted by ${PRODUCER.name}`,
-      metadata: formatMetadata(plan, format),
+      modelFile,
+      kernels: req.kernels,
+      external: req.external,
       signal: req.signal,
-      fill: async (spec, write) => {
-        let tensorDone = 0;
-        const progress = () =>
-          emit({
-            status: 'tensor',
-            name: spec.name,
-            index,
-            count: graph.weights.length,
-            bytesDone,
-            bytesTotal,
-            tensorDone,
-            tensorTotal: spec.byteLength,
-          });
+      onPlanned: (weights, dataFiles) => {
+        bytesTotal = weights.reduce((n, w) => n + w.byteLength, 0);
+        emit({ status: 'plan', tensors: weights.length, bytesTotal, files: [modelFile, ...dataFiles] });
+      },
+      onWeight: (spec, index, count) => {
+        tensor = { name: spec.name, index, count, done: 0, total: spec.byteLength };
         emit({
           status: 'log',
           level: 'verbose',
           message: `${spec.name} [${spec.dims.join(', ')}] ${spec.type}`,
         });
         progress();
-        await filler.fill(spec, async (bytes) => {
-          await write(bytes);
-          tensorDone += bytes.byteLength;
-          bytesDone += bytes.byteLength;
-          progress();
-        });
-        index++;
+      },
+      onBytes: (_spec, n) => {
+        tensor.done += n;
+        bytesDone += n;
+        progress();
       },
     });
     throwIfAborted(req.signal);
@@ -165,17 +153,6 @@ export async function convertModel(req: ConvertRequest): Promise<ConvertResult> 
   }
 }
 
-function formatMetadata(plan: ModelPlan, f: FormatOptions): Record<string, string> {
-  return {
-    'bitnet.variant': plan.variant,
-    'bitnet.weights': f.weights,
-    'bitnet.embed': f.embed,
-    ...(f.weights === 'int2'
-      ? { 'bitnet.block_size': String(f.blockSize), 'bitnet.accuracy_level': f.exact ? '0' : '4' }
-      : {}),
-  };
-}
-
 export function describePlan(plan: ModelPlan): string {
   const d = plan.dims;
   return (
@@ -183,8 +160,4 @@ export function describePlan(plan: ModelPlan): string {
     `${d.numLayers} layers, FFN ${d.intermediateSize}, heads ${d.numHeads}/${d.numKvHeads} kv, head_dim ${d.headDim}, ` +
     `${d.tiedEmbeddings ? 'tied' : 'untied'} head`
   );
-}
-
-function layoutFiles(layout: ReturnType<typeof planLayout>, modelFile: string): string[] {
-  return [modelFile, ...layout.dataFiles.map((f) => f.name)];
 }

@@ -18,6 +18,8 @@ export interface WriteDecoderOptions {
   kernels: Kernels;
   external?: 'auto' | 'always' | 'never';
   signal?: AbortSignal;
+  /** Called once the layout is fixed, before any byte is written. */
+  onPlanned?: (weights: WeightSpec[], dataFiles: string[]) => void;
   /** Called before each initializer with its spec, then with every chunk's byte count. */
   onWeight?: (spec: WeightSpec, index: number, count: number) => void;
   onBytes?: (spec: WeightSpec, bytes: number) => void;
@@ -33,6 +35,10 @@ export interface WrittenDecoder {
 export async function writeDecoder(o: WriteDecoderOptions): Promise<WrittenDecoder> {
   const { graph, roles } = buildDecoderGraph(o.plan, o.format);
   const layout = planLayout(graph.weights, { modelFile: o.modelFile, external: o.external ?? 'auto' });
+  o.onPlanned?.(
+    graph.weights,
+    layout.dataFiles.map((f) => f.name),
+  );
   const filler = new WeightFiller(roles, o.kernels, o.signal);
   let index = 0;
   const { files } = await writeModel({
