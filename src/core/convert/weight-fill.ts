@@ -4,7 +4,7 @@ import type { WeightSpec } from '../onnx/graph.ts';
 import { readTensorBytes, type TensorInfo } from '../safetensors/checkpoint.ts';
 import type { WeightRole } from '../bitnet/decoder-graph.ts';
 import type { ProjectionSource } from '../bitnet/model-plan.ts';
-import { f16BitsToF32, f32ToF16Into } from './half.ts';
+import { bf16BytesToF16Into, f16BitsToF32, f32ToF16Into } from './half.ts';
 
 export type Emit = (bytes: Uint8Array) => Promise<void>;
 
@@ -65,9 +65,9 @@ export class WeightFiller {
 
   private async fillHalf(t: TensorInfo, emit: Emit): Promise<void> {
     await this.forEachWindow(t, async (bytes) => {
-      const values = this.toF32(bytes, t.dtype);
-      const out = new Uint16Array(values.length);
-      f32ToF16Into(values, out, this.half);
+      const out = new Uint16Array(bytes.byteLength / ELEMENT_BYTES[t.dtype]);
+      if (t.dtype === 'BF16') bf16BytesToF16Into(bytes, out, this.half);
+      else f32ToF16Into(this.toF32(bytes, t.dtype), out, this.half);
       await emit(new Uint8Array(out.buffer));
     });
   }

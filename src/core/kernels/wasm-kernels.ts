@@ -197,11 +197,20 @@ class WasmKernels implements Kernels {
     return input.buffer === this.buffer ? input.slice() : input;
   }
 
-  /** Reserves room for input and output and copies the input in. */
+  /**
+   * Reserves room for input and output and copies the input in. An input that already lives in this
+   * memory (the previous call's output, passed straight on) is used where it is, with the output placed
+   * after it: no copy out and back, and growing the memory keeps its bytes (only old views detach).
+   */
   private place(input: Uint8Array, outBytes: number): Placement {
-    const source = this.outsideMemory(input);
-    const placement = this.reserve(source.length, outBytes);
-    this.bytesAt(placement.src, source.length).set(source);
+    if (input.buffer === this.buffer && input.byteOffset >= this.base) {
+      const src = input.byteOffset;
+      const dst = align16(src + input.length);
+      this.ensureMemory(dst + outBytes);
+      return { src, dst };
+    }
+    const placement = this.reserve(input.length, outBytes);
+    this.bytesAt(placement.src, input.length).set(input);
     return placement;
   }
 
