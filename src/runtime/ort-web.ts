@@ -1,0 +1,89 @@
+/**
+ * The browser's only door to onnxruntime: its CPU/WASM backend, loaded from files this app serves
+ * itself (never a CDN), single-threaded so the page needs no cross-origin isolation.
+ */
+import * as ort from 'onnxruntime-web/wasm';
+import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
+import ortGlueUrl from 'onnxruntime-web/ort-wasm-simd-threaded.mjs?url';
+import type { DecoderSession, SessionTensor } from '../core/check/decoder-session.ts';
+import type { ByteSource } from '../core/io/bytes.ts';
+
+let configured = false;
+
+function configure(): void {
+  if (configured) return;
+  configured = true;
+  // Absolute URLs: the runtime resolves relative ones against its own chunk, not the page.
+  ort.env.wasm.wasmPaths = {
+    wasm: new URL(ortWasmUrl, self.location.href).href,
+    mjs: new URL(ortGlueUrl, self.location.href).href,
+  };
+  // Threads need SharedArrayBuffer, i.e. cross-origin isolation headers a static host may not send.
+  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.proxy = false;
+  ort.env.logLevel = 'error';
+}
+
+export interface WebSessionFiles {
+  /** Reads a file of the (staged) output by name. */
+  open: (name: string) => Promise<ByteSource | undefined>;
+  modelFile: string;
+  /** External data files as named in the output target (`model.onnx_data`, …), if any. */
+  dataFiles: readonly string[];
+}
+
+/**
+ * A session over the staged model. onnxruntime-web copies the model and every external file into
+ * its heap anyway, so they are read whole here; callers keep this for models that fit that heap.
+ */
+export async function openWebSession(files: WebSessionFiles): Promise<DecoderSession> {
+  configure();
+  const model = await readWhole(files.open, files.modelFile);
+  const externalData = await Promise.all(
+    files.dataFiles.map(async (name) => ({
+      path: relativeToModel(files.modelFile, name),
+      data: await readWhole(files.open, name),
+    })),
+  );
+  const session = await ort.InferenceSession.create(model, {
+    executionProviders: ['wasm'],
+    graphOptimizationLevel: 'all',
+    externalData,
+    logSeverityLevel: 3,
+  });
+  return adaptSession(session);
+}
+
+function adaptSession(session: ort.InferenceSession): DecoderSession {
+  return {
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    async run(feeds) {
+      const ortFeeds: Record<string, ort.Tensor> = {};
+      for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+      const out = await session.run(ortFeeds);
+      const result: Record<string, SessionTensor> = {};
+      for (const [name, t] of Object.entries(out)) {
+        result[name] = {
+          type: t.type as SessionTensor['type'],
+          dims: [...t.dims],
+          data: t.data as Float32Array,
+        };
+      }
+      return result;
+    },
+    release: () => session.release(),
+  };
+}
+
+async function readWhole(open: WebSessionFiles['open'], name: string): Promise<Uint8Array> {
+  const source = await open(name);
+  if (!source) throw new Error(`runtime check: ${name} was not written`);
+  return source.read(0, source.size);
+}
+
+/** external_data locations are relative to the model file's folder. */
+function relativeToModel(modelFile: string, name: string): string {
+  const folder = modelFile.slice(0, modelFile.lastIndexOf('/') + 1);
+  return name.startsWith(folder) ? name.slice(folder.length) : name;
+}

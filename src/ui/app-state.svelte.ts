@@ -1,0 +1,269 @@
+/**
+ * Everything the page shows, as one class of runes (svelte.dev REPL style). Components read it and
+ * call its methods; only this class talks to the converter. Large payloads (summary, log, results)
+ * are `$state.raw`: they are replaced whole, never mutated, so Svelte need not proxy them.
+ */
+import type {
+  ConvertSummary,
+  Destination,
+  FormatChoice,
+  InputFile,
+  ModelSummary,
+  Problem,
+  ProgressEvent,
+  RuntimeCheckReport,
+} from '../worker/api.ts';
+import { ProgressMeter, type ProgressView } from './progress-meter.ts';
+import type { ConverterClient } from './worker-bridge.ts';
+
+export type Phase =
+  'idle' | 'inspecting' | 'ready' | 'invalid' | 'converting' | 'cancelling' | 'done' | 'failed' | 'cancelled';
+
+export interface LogLine {
+  id: number;
+  level: 'info' | 'verbose' | 'warn' | 'error';
+  message: string;
+  /** Seconds since the job started. */
+  at: number;
+}
+
+export interface CheckLine {
+  name: string;
+  ok: boolean;
+  message: string;
+}
+
+export interface LoadedModel {
+  label: string;
+  files: InputFile[];
+}
+
+/** Enough lines for a 2B model's verbose log (one per tensor) with room to spare. */
+export const MAX_LOG_LINES = 3000;
+
+const BUSY: readonly Phase[] = ['inspecting', 'converting', 'cancelling'];
+
+export class AppState {
+  phase = $state<Phase>('idle');
+  model = $state.raw<LoadedModel | undefined>();
+  summary = $state.raw<ModelSummary | undefined>();
+  problem = $state.raw<Problem | undefined>();
+  progress = $state.raw<ProgressView | undefined>();
+  log = $state.raw<LogLine[]>([]);
+  checks = $state.raw<CheckLine[]>([]);
+  result = $state.raw<ConvertSummary | undefined>();
+  runtime = $state.raw<RuntimeCheckReport | undefined>();
+
+  /** Where outputs go: browser storage (OPFS) or a folder the user picked. */
+  destination = $state.raw<Destination>({ kind: 'opfs' });
+  format = $state.raw<FormatChoice>({ weights: 'fp32' });
+  runtimeCheck = $state(true);
+  showVerbose = $state(false);
+  /** Whether a service worker keeps the app available offline. */
+  offline = $state<'pending' | 'ready' | 'unavailable'>('pending');
+
+  busy = $derived(BUSY.includes(this.phase));
+  canConvert = $derived(this.summary !== undefined && !BUSY.includes(this.phase));
+  status = $derived(this.describeStatus());
+
+  private logId = 0;
+  private jobStarted = 0;
+
+  constructor(
+    private readonly converter: ConverterClient,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Reads headers and config of what the user picked; shows the summary or the problem. */
+  async load(model: LoadedModel): Promise<void> {
+    if (this.busy) return;
+    this.model = model;
+    this.summary = undefined;
+    this.problem = undefined;
+    this.result = undefined;
+    this.runtime = undefined;
+    this.progress = undefined;
+    this.checks = [];
+    this.log = [];
+    this.phase = 'inspecting';
+    const outcome = await this.converter.inspect(model.files).catch((e: unknown) => ({
+      ok: false as const,
+      problem: internalProblem(e),
+    }));
+    if (this.model !== model) return;
+    if (outcome.ok) {
+      this.summary = outcome.summary;
+      this.phase = 'ready';
+    } else {
+      this.problem = outcome.problem;
+      this.phase = 'invalid';
+    }
+  }
+
+  /** A problem found before the converter was even asked (e.g. nothing usable was dropped). */
+  reject(problem: Problem): void {
+    if (this.busy) return;
+    this.model = undefined;
+    this.summary = undefined;
+    this.result = undefined;
+    this.problem = problem;
+    this.phase = 'invalid';
+  }
+
+  async convert(): Promise<void> {
+    if (!this.canConvert || !this.model) return;
+    this.phase = 'converting';
+    this.problem = undefined;
+    this.result = undefined;
+    this.runtime = undefined;
+    this.checks = [];
+    this.log = [];
+    this.jobStarted = this.now();
+    const meter = new ProgressMeter(this.now, this.jobStarted);
+    this.progress = meter.current();
+    const outcome = await this.converter
+      .convert(
+        this.model.files,
+        {
+          destination: this.destination,
+          format: this.format,
+          runtimeCheck: this.runtimeCheck,
+          external: 'auto',
+        },
+        (e) => this.onProgress(meter, e),
+      )
+      .catch((e: unknown) => ({
+        ok: false as const,
+        cancelled: false as const,
+        problem: internalProblem(e),
+      }));
+    if (outcome.ok) {
+      this.result = outcome.summary;
+      this.runtime = outcome.summary.runtime;
+      this.progress = meter.current();
+      this.phase = 'done';
+      this.addLog('info', `done in ${outcome.summary.totalSeconds.toFixed(1)} s`);
+    } else if (outcome.cancelled) {
+      this.phase = 'cancelled';
+      this.addLog('warn', 'cancelled: the partial output was removed');
+    } else {
+      this.problem = outcome.problem;
+      this.phase = 'failed';
+      this.addLog('error', outcome.problem.message);
+    }
+  }
+
+  async cancel(): Promise<void> {
+    if (this.phase !== 'converting') return;
+    this.phase = 'cancelling';
+    await this.converter.cancel();
+  }
+
+  setDestination(destination: Destination): void {
+    if (!this.busy) this.destination = destination;
+  }
+
+  setFormat(format: FormatChoice): void {
+    if (!this.busy) this.format = format;
+  }
+
+  /** Deletes the outputs kept in browser storage (they are private, but they take disk space). */
+  async clearStoredOutputs(): Promise<void> {
+    if (this.busy) return;
+    await this.converter.clearOutputs();
+    this.result = undefined;
+    this.progress = undefined;
+    this.checks = [];
+    this.runtime = undefined;
+    this.phase = this.summary ? 'ready' : 'idle';
+    this.addLog('info', 'deleted the converted files from browser storage');
+  }
+
+  /** The file of the latest run kept in browser storage, for download. */
+  outputFile(name: string): Promise<File | undefined> {
+    return this.converter.outputFile(name);
+  }
+
+  private onProgress(meter: ProgressMeter, e: ProgressEvent): void {
+    const view = meter.update(e);
+    if (view) this.progress = view;
+    switch (e.status) {
+      case 'log':
+        this.addLog(e.level, e.message);
+        break;
+      case 'plan':
+        this.addLog(
+          'info',
+          `${e.tensors} initializers, ${(e.bytesTotal / 1e6).toFixed(1)} MB → ${e.files.join(', ')}`,
+        );
+        break;
+      case 'written':
+        this.addLog(
+          'info',
+          `wrote ${e.files.map((f) => `${f.name} (${(f.bytes / 1e6).toFixed(1)} MB)`).join(', ')} in ${e.seconds.toFixed(2)} s`,
+        );
+        break;
+      case 'check':
+        this.checks = [
+          ...this.checks.filter((c) => c.name !== e.name),
+          { name: e.name, ok: e.ok, message: e.message },
+        ];
+        this.addLog(e.ok ? 'info' : 'error', `check ${e.name}: ${e.ok ? 'ok' : 'FAILED'} — ${e.message}`);
+        break;
+      case 'tensor':
+        break;
+    }
+  }
+
+  private addLog(level: LogLine['level'], message: string): void {
+    const line: LogLine = { id: ++this.logId, level, message, at: (this.now() - this.jobStarted) / 1000 };
+    const kept = this.log.length >= MAX_LOG_LINES ? this.log.slice(-MAX_LOG_LINES + 1) : this.log;
+    this.log = [...kept, line];
+  }
+
+  private describeStatus(): string {
+    switch (this.phase) {
+      case 'idle':
+        return 'Choose a BitNet b1.58 checkpoint, or try the sample model.';
+      case 'inspecting':
+        return 'Reading the checkpoint headers…';
+      case 'ready':
+        return 'Ready to convert.';
+      case 'invalid':
+        return 'This input cannot be converted.';
+      case 'converting':
+        return this.describeWork();
+      case 'cancelling':
+        return 'Cancelling and removing the partial output…';
+      case 'done': {
+        const checked = this.result?.runtime
+          ? 'Converted, validated and run in onnxruntime-web.'
+          : 'Converted and validated.';
+        return this.result?.destination === 'folder'
+          ? `${checked} Files saved to “${this.result.folderName}”.`
+          : `${checked} Download the files below.`;
+      }
+      case 'failed':
+        return 'Conversion failed. Nothing was kept.';
+      case 'cancelled':
+        return 'Cancelled. Nothing was kept.';
+    }
+  }
+
+  private describeWork(): string {
+    const p = this.progress;
+    if (!p || p.stage === 'starting') return 'Starting the converter…';
+    if (p.stage === 'writing') return `Converting… ${Math.floor(p.fraction * 100)}%`;
+    if (p.stage === 'validating') return 'Validating the written model…';
+    if (p.stage === 'checking' && this.runtimeCheck) return 'Running the model in onnxruntime-web…';
+    return 'Finishing…';
+  }
+}
+
+function internalProblem(e: unknown): Problem {
+  return {
+    kind: 'internal',
+    message: (e as Error)?.message ?? String(e),
+    hint: 'Reload the page and try again; if it happens again, please report it.',
+  };
+}

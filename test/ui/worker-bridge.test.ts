@@ -1,0 +1,123 @@
+import type { Remote } from 'comlink';
+import { describe, expect, it } from 'vitest';
+import { WorkerBridge } from '../../src/ui/worker-bridge.ts';
+import type { ConvertOutcome, ConverterApi, ProgressEvent } from '../../src/worker/api.ts';
+
+/** A stand-in for one worker: `convert` settles when the test says, or never (a worker stuck in WASM). */
+class FakeWorker {
+  terminated = false;
+  cancelled = 0;
+  abandonedRemoved = 0;
+  finish?: (o: ConvertOutcome) => void;
+  progress?: (e: ProgressEvent) => void;
+
+  constructor(private readonly honoursCancel: boolean) {}
+
+  terminate() {
+    this.terminated = true;
+  }
+
+  api = {
+    inspect: async () => ({ ok: false, problem: { kind: 'input', message: 'x', hint: 'y' } }),
+    convert: (_f: unknown, _o: unknown, progress: (e: ProgressEvent) => void) =>
+      new Promise<ConvertOutcome>((resolve) => {
+        this.finish = resolve;
+        this.progress = progress;
+      }),
+    cancel: async () => {
+      this.cancelled++;
+      if (this.honoursCancel) this.finish?.({ ok: false, cancelled: true });
+    },
+    removeAbandoned: async () => {
+      this.abandonedRemoved++;
+      return [];
+    },
+    outputFile: async () => undefined,
+    clearOutputs: async () => {},
+    listStorage: async () => [],
+  };
+}
+
+function bridgeOver(workers: FakeWorker[], graceMs = 30) {
+  let started = 0;
+  const bridge = new WorkerBridge(() => {
+    const w = workers[started++];
+    return { worker: w, api: w.api as unknown as Remote<ConverterApi> };
+  }, graceMs);
+  return { bridge, started: () => started };
+}
+
+const options = {
+  destination: { kind: 'opfs' as const },
+  format: { weights: 'fp32' as const },
+  runtimeCheck: false,
+  external: 'auto' as const,
+};
+
+describe('WorkerBridge', () => {
+  it('starts the worker lazily, once', async () => {
+    const w = new FakeWorker(true);
+    const { bridge, started } = bridgeOver([w]);
+    expect(started()).toBe(0);
+    await bridge.inspect([]);
+    await bridge.inspect([]);
+    expect(started()).toBe(1);
+  });
+
+  it('passes progress through and resolves with the worker’s outcome', async () => {
+    const w = new FakeWorker(true);
+    const { bridge } = bridgeOver([w]);
+    const seen: ProgressEvent[] = [];
+    const outcome = bridge.convert([], options, (e) => seen.push(e));
+    await Promise.resolve();
+    w.progress?.({ status: 'log', level: 'info', message: 'hi' });
+    w.finish?.({ ok: false, cancelled: false, problem: { kind: 'input', message: 'm', hint: 'h' } });
+    await expect(outcome).resolves.toMatchObject({ ok: false, cancelled: false });
+    expect(seen).toEqual([{ status: 'log', level: 'info', message: 'hi' }]);
+  });
+
+  it('refuses a second conversion while one runs', async () => {
+    const { bridge } = bridgeOver([new FakeWorker(true)]);
+    void bridge.convert([], options, () => {});
+    await expect(bridge.convert([], options, () => {})).rejects.toThrow(/already running/);
+  });
+
+  it('a worker that honours cancel keeps running (no restart)', async () => {
+    const w = new FakeWorker(true);
+    const { bridge, started } = bridgeOver([w]);
+    const outcome = bridge.convert([], options, () => {});
+    await bridge.cancel();
+    await expect(outcome).resolves.toEqual({ ok: false, cancelled: true });
+    expect(w.terminated).toBe(false);
+    expect(started()).toBe(1);
+  });
+
+  it('a worker stuck past the grace period is terminated and a fresh one cleans up', async () => {
+    const stuck = new FakeWorker(false);
+    const fresh = new FakeWorker(true);
+    const { bridge, started } = bridgeOver([stuck, fresh]);
+    const outcome = bridge.convert([], options, () => {});
+    const t0 = Date.now();
+    await bridge.cancel();
+    expect(Date.now() - t0).toBeLessThan(1000);
+    await expect(outcome).resolves.toEqual({ ok: false, cancelled: true });
+    expect(stuck.cancelled).toBe(1);
+    expect(stuck.terminated).toBe(true);
+    expect(started()).toBe(2);
+    expect(fresh.abandonedRemoved).toBe(1);
+    // The bridge is usable again.
+    void bridge.convert([], options, () => {});
+    expect(started()).toBe(2);
+  });
+
+  it('turns a crashed call into an internal problem', async () => {
+    const w = new FakeWorker(true);
+    w.api.convert = () => Promise.reject(new Error('boom'));
+    const { bridge } = bridgeOver([w]);
+    await expect(bridge.convert([], options, () => {})).resolves.toMatchObject({
+      ok: false,
+      cancelled: false,
+      problem: { kind: 'internal' },
+    });
+  });
+});
