@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
-import type { DecoderSession, SessionTensor } from '../core/check/decoder-session.ts';
+import type { DecoderSession } from '../core/check/decoder-session.ts';
+import { adaptSession } from './adapt-session.ts';
 
 /** The CLI's only door to onnxruntime: a session over a model file on disk (external data beside it). */
 export async function openNodeSession(
@@ -12,23 +13,5 @@ export async function openNodeSession(
     intraOpNumThreads: options.threads ?? 0,
     logSeverityLevel: 3,
   });
-  return {
-    inputNames: session.inputNames,
-    outputNames: session.outputNames,
-    async run(feeds) {
-      const ortFeeds: Record<string, ort.Tensor> = {};
-      for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
-      const out = await session.run(ortFeeds);
-      const result: Record<string, SessionTensor> = {};
-      for (const [name, t] of Object.entries(out)) {
-        result[name] = {
-          type: t.type as SessionTensor['type'],
-          dims: [...t.dims],
-          data: t.data as Float32Array,
-        };
-      }
-      return result;
-    },
-    release: () => session.release(),
-  };
+  return adaptSession(session, (type, data, dims) => new ort.Tensor(type, data, dims));
 }

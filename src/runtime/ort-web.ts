@@ -5,7 +5,8 @@
 import * as ort from 'onnxruntime-web/wasm';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 import ortGlueUrl from 'onnxruntime-web/ort-wasm-simd-threaded.mjs?url';
-import type { DecoderSession, SessionTensor } from '../core/check/decoder-session.ts';
+import type { DecoderSession } from '../core/check/decoder-session.ts';
+import { adaptSession } from './adapt-session.ts';
 import type { ByteSource } from '../core/io/bytes.ts';
 
 let configured = false;
@@ -51,29 +52,7 @@ export async function openWebSession(files: WebSessionFiles): Promise<DecoderSes
     externalData,
     logSeverityLevel: 3,
   });
-  return adaptSession(session);
-}
-
-function adaptSession(session: ort.InferenceSession): DecoderSession {
-  return {
-    inputNames: session.inputNames,
-    outputNames: session.outputNames,
-    async run(feeds) {
-      const ortFeeds: Record<string, ort.Tensor> = {};
-      for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
-      const out = await session.run(ortFeeds);
-      const result: Record<string, SessionTensor> = {};
-      for (const [name, t] of Object.entries(out)) {
-        result[name] = {
-          type: t.type as SessionTensor['type'],
-          dims: [...t.dims],
-          data: t.data as Float32Array,
-        };
-      }
-      return result;
-    },
-    release: () => session.release(),
-  };
+  return adaptSession(session, (type, data, dims) => new ort.Tensor(type, data, dims));
 }
 
 async function readWhole(open: WebSessionFiles['open'], name: string): Promise<Uint8Array> {

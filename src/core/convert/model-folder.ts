@@ -21,6 +21,7 @@ import { FORMAT_SUFFIX, type FormatOptions, type WeightFormat } from '../bitnet/
 import type { ModelPlan } from '../bitnet/model-plan.ts';
 import { ConversionError, throwIfAborted } from '../errors.ts';
 import { readText, type InputFiles, type OutputTarget } from '../io/bytes.ts';
+import { copyFile } from '../io/copy-file.ts';
 import { dataFileName } from '../onnx/layout.ts';
 import {
   convertModel,
@@ -47,9 +48,6 @@ export const TOKENIZER_FILES = [
 ] as const;
 
 const GENERATION_CONFIG = 'generation_config.json';
-
-/** Copies in windows of this size: tokenizer.json can be tens of MB. */
-const COPY_WINDOW = 4 << 20;
 
 /** Where a format's model goes inside the folder: transformers.js looks in `onnx/` for `model{suffix}.onnx`. */
 export function folderModelFile(weights: WeightFormat): string {
@@ -413,15 +411,9 @@ export async function copyTokenizerFiles(
   const copied: { name: string; bytes: number }[] = [];
   for (const name of TOKENIZER_FILES) {
     if (!present.has(name)) continue;
-    const source = await input.open(name);
-    if (!source) continue;
-    const sink = await target.create(name);
-    for (let at = 0; at < source.size; at += COPY_WINDOW) {
-      throwIfAborted(signal);
-      await sink.write(await source.read(at, Math.min(COPY_WINDOW, source.size - at)));
-    }
-    await sink.close();
-    copied.push({ name, bytes: source.size });
+    const bytes = await copyFile(input, target, name, signal);
+    if (bytes === undefined) continue;
+    copied.push({ name, bytes });
   }
   return copied;
 }
