@@ -11,6 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BitNetDims, QuantVariant } from '../src/core/bitnet/dims.ts';
 import { syntheticCheckpoint, type SyntheticOptions } from '../src/core/bitnet/synthetic.ts';
 import type { ByteSink } from '../src/core/io/bytes.ts';
+import { concatBytes } from '../src/core/onnx/wire.ts';
 import { writeSafetensors, type SafetensorsTensorSpec } from '../src/core/safetensors/writer.ts';
 import { createNodeOutputTarget } from '../src/platform/node/node-files.ts';
 
@@ -165,17 +166,7 @@ export async function safetensorsBytes(
     tensors,
     metadata,
   );
-  return concat(parts);
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 // ---------------------------------------------------------------------------------------------------

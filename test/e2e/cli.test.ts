@@ -3,10 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  BAD_FIXTURE_NAMES,
   makeBadFixtures,
   makeFixtures,
   FIXTURE_NAMES,
   type BadFixture,
+  type BadFixtureName,
   type FixtureName,
 } from '../../scripts/make-fixtures.ts';
 import { runOfficialChecker } from '../helpers/onnx-checker.ts';
@@ -22,7 +24,7 @@ import { writeSafetensorsFile } from '../helpers/synthetic-files.ts';
 
 let root: string;
 let fixtures: Record<FixtureName, string>;
-let bad: Record<string, BadFixture>;
+let bad: Record<BadFixtureName, BadFixture>;
 
 beforeAll(async () => {
   root = mkdtempSync(path.join(tmpdir(), 'bitnet2onnx-e2e-'));
@@ -129,6 +131,17 @@ describe('CLI behaviour users rely on', () => {
     expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
   });
 
+  it('converts and checks where code generation from strings is forbidden (as under a strict CSP)', () => {
+    const model = path.join(out('no-codegen'), 'model.onnx');
+    const run = runCli(
+      ['-i', fixtures['packed-tied'], '-o', model, '--format', 'int8'],
+      ['--disallow-code-generation-from-strings'],
+    );
+    expect(run.stderr).toMatch(/check structure: ok/);
+    expect(run.stderr).toMatch(/check runtime: ok/);
+    expect(run.status).toBe(0);
+  });
+
   it('puts weights in external data on request; the result passes both checkers and runs', () => {
     const model = path.join(out('external'), 'model.onnx');
     const run = runCli(['-i', fixtures['packed-untied'], '-o', model, '--external-data', 'always']);
@@ -208,16 +221,7 @@ describe('CLI behaviour users rely on', () => {
 });
 
 describe('bad input: one clear line, non-zero exit, nothing left behind', () => {
-  it.each([
-    'corrupt-header-length',
-    'invalid-json',
-    'overlapping-offsets',
-    'wrong-length',
-    'unknown-dtype',
-    'packed-code-3',
-    'missing-tensor',
-    'missing-shard',
-  ])('%s', (name) => {
+  it.each(BAD_FIXTURE_NAMES)('%s', (name) => {
     const fixture = bad[name];
     const dir = out(`bad-${name}`);
     const run = runCli(['-i', fixture.path, '-o', path.join(dir, 'model.onnx')]);
