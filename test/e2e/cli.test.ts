@@ -246,6 +246,34 @@ describe('bad input: one clear line, non-zero exit, nothing left behind', () => 
     expect(listing(out('nope'))).toEqual([]);
   });
 
+  it.each([
+    [
+      'a shape the config does not match',
+      { hidden_size: 96 },
+      /shape does not match the config; expected \[320, 96\]; found \[320, 64\]/,
+    ],
+    [
+      'an unsupported quantisation',
+      { quantization_config: { quant_method: 'gptq' } },
+      /unsupported quantization; expected quant_method "bitnet"; found "gptq"/,
+    ],
+    [
+      'an unsupported activation',
+      { hidden_act: 'silu' },
+      /unsupported activation; expected hidden_act "relu2"; found "silu"/,
+    ],
+  ])('%s is refused with what was expected', (label, patch, message) => {
+    const dir = path.join(root, `cfg-${label.replace(/\W+/g, '-')}`);
+    cpSync(fixtures['packed-tied'], dir, { recursive: true });
+    const cfg = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...cfg, ...patch }));
+    const target = out(`cfg-${label.replace(/\W+/g, '-')}`);
+    const run = runCli(['-i', dir, '-o', path.join(target, 'model.onnx')]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(message);
+    expect(listing(target)).toEqual([]);
+  });
+
   it('a config that is not BitNet is refused before any work', () => {
     const dir = path.join(root, 'llama');
     cpSync(fixtures['packed-tied'], dir, { recursive: true });
