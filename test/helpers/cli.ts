@@ -9,9 +9,9 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs the real CLI in a child process, as a user would. */
-export function runCli(args: string[]): CliRun {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
+/** Runs the real CLI in a child process, as a user would; `nodeFlags` go to node itself. */
+export function runCli(args: string[], nodeFlags: string[] = []): CliRun {
+  const r = spawnSync(process.execPath, [...nodeFlags, CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -1,6 +1,11 @@
+import { readFileSync } from 'node:fs';
+import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
+import { PROTO_FILE } from '../../scripts/build-proto.ts';
 import {
   AttributeProto,
+  AttributeType,
+  DataLocation,
   decodePlain,
   FIELD,
   GraphProto,
@@ -8,9 +13,9 @@ import {
   NodeProto,
   TensorProto,
   TensorShapeProto,
+  type MessageCodec,
   type OnnxModel,
 } from '../../src/core/onnx/schema.ts';
-import type protobuf from 'protobufjs';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
@@ -91,7 +96,7 @@ describe('ONNX schema subset', () => {
   });
 
   it('uses the official field numbers and wire types', () => {
-    const cases: [protobuf.Type, object, string][] = [
+    const cases: [MessageCodec, object, string][] = [
       [ModelProto, { ir_version: 8 }, '0808'],
       [ModelProto, { producer_name: 'a' }, '120161'],
       [ModelProto, { graph: {} }, '3a00'],
@@ -126,5 +131,18 @@ describe('ONNX schema subset', () => {
       expect(hex(type.encode(value).finish()), `${type.name} ${JSON.stringify(value)}`).toBe(expected);
     }
     expect(FIELD).toEqual({ modelGraph: 7, graphInitializer: 5, tensorRawData: 9 });
+  });
+
+  it('hand-written field numbers and enums match onnx-subset.proto', () => {
+    // Reflection only parses here (no encoder is compiled), to read the .proto's own numbers.
+    const root = protobuf.parse(readFileSync(PROTO_FILE, 'utf8'), { keepCase: true }).root;
+    const id = (type: string, field: string) => root.lookupType(`onnx.${type}`).fields[field].id;
+    expect(FIELD).toEqual({
+      modelGraph: id('ModelProto', 'graph'),
+      graphInitializer: id('GraphProto', 'initializer'),
+      tensorRawData: id('TensorProto', 'raw_data'),
+    });
+    expect(AttributeType).toMatchObject(root.lookupEnum('onnx.AttributeProto.AttributeType').values);
+    expect(DataLocation).toMatchObject(root.lookupEnum('onnx.TensorProto.DataLocation').values);
   });
 });

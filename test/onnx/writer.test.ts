@@ -7,7 +7,7 @@ import { GraphBuilder, type WeightSpec } from '../../src/core/onnx/graph.ts';
 import { planLayout, type Layout, type LayoutOptions } from '../../src/core/onnx/layout.ts';
 import { decodePlain, ModelProto, type OnnxModel, type OnnxTensor } from '../../src/core/onnx/schema.ts';
 import { validateModel, type ValidationResult } from '../../src/core/onnx/validate.ts';
-import { writeModel, type WriteModelOptions } from '../../src/core/onnx/writer.ts';
+import { planModelFiles, writeModel, type WriteModelOptions } from '../../src/core/onnx/writer.ts';
 import { createNodeOutputTarget, type NodeOutputTarget } from '../../src/platform/node/node-files.ts';
 import { openNodeSession } from '../../src/runtime/ort-node.ts';
 import { runOfficialChecker } from '../helpers/onnx-checker.ts';
@@ -314,6 +314,63 @@ describe('writeModel, streaming and contracts', () => {
       expect((await validateAndCommit(target, 'model.onnx')).problems).toEqual([]);
       expect(runOfficialChecker(path.join(dir, 'model.onnx'))).toMatchObject({ ok: true });
     }
+  });
+});
+
+describe('planModelFiles', () => {
+  const header = { ...META, docString: 'planned', metadata: { a: 'b', 'c.d': '{"e":1}' } };
+
+  it('gives the exact files and sizes writeModel then writes, inline, external and split', async () => {
+    const modes: Omit<LayoutOptions, 'modelFile'>[] = [
+      { external: 'never' },
+      { external: 'always' },
+      { external: 'always', maxFileBytes: 12288 },
+    ];
+    for (const mode of modes) {
+      const { graph, fill } = buildSampleModel();
+      const layout = planLayout(graph.weights, { modelFile: 'onnx/model.onnx', ...mode });
+      const planned = planModelFiles({ graph, layout, ...header });
+      const target = new MemoryTarget();
+      const { files } = await writeModel({ graph, layout, target, fill, ...header });
+      expect(planned, JSON.stringify(mode)).toEqual(files);
+      for (const f of planned) expect(target.files.get(f.name)!.length, f.name).toBe(f.bytes);
+    }
+  });
+
+  it('counts every header field: a longer doc string or more metadata plans more bytes', () => {
+    const { graph } = buildSampleModel();
+    const layout = planLayout(graph.weights, { modelFile: 'model.onnx', external: 'never' });
+    const bytes = (extra: Partial<WriteModelOptions>) =>
+      planModelFiles({ graph, layout, ...META, ...extra })[0].bytes;
+    const base = bytes({});
+    expect(bytes({ docString: 'abc' })).toBe(base + 2 + 3); // tag, length, 3 bytes
+    expect(bytes({ metadata: { k: 'v' } })).toBe(base + 2 + 6); // tag, length, key and value fields
+  });
+
+  it('plans a 2 GiB-scale model without its data and throws what writeModel would', () => {
+    const big = new GraphBuilder('big');
+    const w = big.weight({ name: 'w', type: 'uint8', dims: [1_900_000_000], byteLength: 1_900_000_000 });
+    big.node('Identity', [w], ['out']);
+    big.output('out', 'uint8', [1_900_000_000]);
+    const layout = planLayout(big.weights, { modelFile: 'model.onnx', external: 'never' });
+    const [file] = planModelFiles({ graph: big, layout, ...META });
+    expect(file.name).toBe('model.onnx');
+    expect(file.bytes).toBeGreaterThan(1_900_000_000);
+    expect(file.bytes).toBeLessThan(1_900_000_000 + 1024);
+
+    const over: Layout = {
+      modelFile: 'm.onnx',
+      placements: [{ name: 'w', byteLength: 2 ** 31 }],
+      dataFiles: [],
+    };
+    const huge = new GraphBuilder('huge');
+    const h = huge.weight({ name: 'w', type: 'uint8', dims: [2 ** 31], byteLength: 2 ** 31 });
+    huge.node('Identity', [h], ['out']);
+    huge.output('out', 'uint8', [2 ** 31]);
+    expect(() => planModelFiles({ graph: huge, layout: over, ...META })).toThrow(ConversionError);
+    const { graph } = buildSampleModel();
+    const mismatched = planLayout(graph.weights.slice(1), { modelFile: 'model.onnx', external: 'never' });
+    expect(() => planModelFiles({ graph, layout: mismatched, ...META })).toThrow(/layout does not match/);
   });
 });
 

@@ -5,7 +5,7 @@ import type { OutputTarget } from '../io/bytes.ts';
 import type { Kernels } from '../kernels/kernels.ts';
 import type { WeightSpec } from '../onnx/graph.ts';
 import { planLayout } from '../onnx/layout.ts';
-import { writeModel } from '../onnx/writer.ts';
+import { planModelFiles, writeModel, type ModelFileOptions, type WrittenFile } from '../onnx/writer.ts';
 import { WeightFiller } from './weight-fill.ts';
 
 export const PRODUCER = { name: 'bitnet2onnx', version: '0.1.0' };
@@ -31,10 +31,35 @@ export interface WrittenDecoder {
   weights: WeightSpec[];
 }
 
-/** Builds the decoder graph for a plan and streams it, weights included, into the target (not committed). */
-export async function writeDecoder(o: WriteDecoderOptions): Promise<WrittenDecoder> {
+export type PlanDecoderOptions = Pick<WriteDecoderOptions, 'plan' | 'format' | 'modelFile' | 'external'>;
+
+/**
+ * The files `writeDecoder` would write for these options and their exact sizes (external data files
+ * first, the .onnx last), from the plan alone: no weight is read or produced.
+ */
+export function planDecoderFiles(o: PlanDecoderOptions): WrittenFile[] {
+  return planModelFiles(decoderModel(o).model);
+}
+
+/** The graph, its layout and the model header, shared by planning and writing so their bytes agree. */
+function decoderModel(o: PlanDecoderOptions) {
   const { graph, roles } = buildDecoderGraph(o.plan, o.format);
   const layout = planLayout(graph.weights, { modelFile: o.modelFile, external: o.external ?? 'auto' });
+  const model: ModelFileOptions = {
+    graph,
+    layout,
+    producerName: PRODUCER.name,
+    producerVersion: PRODUCER.version,
+    docString: `BitNet b1.58 decoder (${o.plan.variant}) converted by ${PRODUCER.name}`,
+    metadata: formatMetadata(o.plan, o.format),
+  };
+  return { model, roles };
+}
+
+/** Builds the decoder graph for a plan and streams it, weights included, into the target (not committed). */
+export async function writeDecoder(o: WriteDecoderOptions): Promise<WrittenDecoder> {
+  const { model, roles } = decoderModel(o);
+  const { graph, layout } = model;
   o.onPlanned?.(
     graph.weights,
     layout.dataFiles.map((f) => f.name),
@@ -42,13 +67,8 @@ export async function writeDecoder(o: WriteDecoderOptions): Promise<WrittenDecod
   const filler = new WeightFiller(roles, o.kernels, o.signal);
   let index = 0;
   const { files } = await writeModel({
-    graph,
-    layout,
+    ...model,
     target: o.target,
-    producerName: PRODUCER.name,
-    producerVersion: PRODUCER.version,
-    docString: `BitNet b1.58 decoder (${o.plan.variant}) converted by ${PRODUCER.name}`,
-    metadata: formatMetadata(o.plan, o.format),
     signal: o.signal,
     fill: async (spec, write) => {
       o.onWeight?.(spec, index, graph.weights.length);

@@ -4,10 +4,9 @@
  * they are and how long), and hands every other field's bytes to protobufjs to decode. A 1.9 GB inline
  * model thus costs a few reads of its headers, not 1.9 GB of memory.
  */
-import type protobuf from 'protobufjs';
 import type { ByteSource } from '../io/bytes.ts';
 import { decodePlain, FIELD, GraphProto, ModelProto, TensorProto, WireType } from './schema.ts';
-import type { OnnxGraph, OnnxModel, OnnxTensor } from './schema.ts';
+import type { MessageCodec, OnnxGraph, OnnxModel, OnnxTensor } from './schema.ts';
 import { concatBytes, decodeVarint } from './wire.ts';
 
 /** The file is not well-formed protobuf; `offset` is where reading went wrong. */
@@ -128,7 +127,7 @@ async function scanFields(
   return concatBytes(kept);
 }
 
-function decodeAt<T>(type: protobuf.Type, bytes: Uint8Array, offset: number): T {
+function decodeAt<T>(type: MessageCodec, bytes: Uint8Array, offset: number): T {
   try {
     return decodePlain<T>(type, bytes);
   } catch (e) {

@@ -48,6 +48,27 @@ export interface WrittenFile {
   bytes: number;
 }
 
+/** What fixes the bytes of the output: everything of WriteModelOptions but the data and the plumbing. */
+export type ModelFileOptions = Pick<
+  WriteModelOptions,
+  'graph' | 'layout' | 'producerName' | 'producerVersion' | 'docString' | 'metadata'
+>;
+
+/**
+ * The files `writeModel` would write for these options, with their exact sizes, in the order it writes
+ * them (external data files first, the .onnx last), without producing any weight. Throws what
+ * `writeModel` would throw before writing: an incomplete graph, a layout that does not match it, or a
+ * .onnx over the protobuf limit (ConversionError).
+ */
+export function planModelFiles(opts: ModelFileOptions): WrittenFile[] {
+  opts.graph.checkComplete();
+  checkLayout(opts.graph.weights, opts.layout);
+  return [
+    ...opts.layout.dataFiles.map((f) => ({ name: f.name, bytes: f.bytes })),
+    { name: opts.layout.modelFile, bytes: planModelFile(opts).bytes },
+  ];
+}
+
 export async function writeModel(opts: WriteModelOptions): Promise<{ files: WrittenFile[] }> {
   opts.graph.checkComplete();
   checkLayout(opts.graph.weights, opts.layout);
@@ -143,7 +164,7 @@ interface ModelFilePlan {
   bytes: number;
 }
 
-function planModelFile(opts: WriteModelOptions): ModelFilePlan {
+function planModelFile(opts: ModelFileOptions): ModelFilePlan {
   const { graph, layout } = opts;
   const externals: object[] = [];
   const records: InlineRecord[] = [];
@@ -176,7 +197,7 @@ function inlineRecordHeader(w: WeightSpec): Uint8Array {
   return concatBytes([lenFieldPrefix(FIELD.graphInitializer, tensorBytes), fields, raw]);
 }
 
-function modelFieldsObject(opts: WriteModelOptions): object {
+function modelFieldsObject(opts: ModelFileOptions): object {
   return {
     ir_version: IR_VERSION,
     producer_name: opts.producerName,
