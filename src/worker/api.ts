@@ -53,7 +53,7 @@ export interface ModelSummary {
   usedTensorCount: number;
   /** Bytes of tensor data in the checkpoint files. */
   inputBytes: number;
-  /** Planned outputs per weight format; .onnx sizes are estimates (graph bytes come on top of the weights). */
+  /** Planned outputs per weight format, each file with the exact size the writer will produce. */
   outputs: Record<WeightFormat, OutputFile[]>;
   /** Files copied unchanged into the output folder (config.json, tokenizer files). */
   copied: string[];

@@ -2,19 +2,15 @@
  * Turns what the engine learned from the headers into the summary the page shows before converting:
  * the original tool's architecture table, tensor counts and the size of every planned output.
  */
-import { buildDecoderGraph } from '../core/bitnet/decoder-graph.ts';
 import { defaultFormat, type WeightFormat } from '../core/bitnet/format.ts';
 import { usedTensorNames, type ModelPlan } from '../core/bitnet/model-plan.ts';
 import { PROBE_LAYERS, PROBE_VOCAB, referenceParams } from '../core/check/probe.ts';
 import { REFERENCE_PARAM_LIMIT } from '../core/check/verify.ts';
 import type { InspectedModel } from '../core/convert/convert.ts';
-import { planLayout } from '../core/onnx/layout.ts';
+import { planDecoderFiles } from '../core/convert/write-decoder.ts';
 import type { ModelSummary, OutputFile } from './api.ts';
 import { copiedFileNames } from './copy-through.ts';
 import { modelFileFor } from './model-file.ts';
-
-/** Protobuf framing, graph nodes and inline constants: small next to the weights, never zero. */
-const GRAPH_OVERHEAD_ESTIMATE = 64 * 1024;
 
 const FORMATS: WeightFormat[] = ['fp32', 'int8', 'int2'];
 
@@ -52,20 +48,18 @@ export function summarise(
   };
 }
 
-/** The .onnx (weights kept inline plus the graph) and each external data file, as the layout plans them. */
+/** Every file the writer will produce for this format, with its exact size, planned without writing. */
 export function plannedOutputs(
   plan: ModelPlan,
   weights: WeightFormat,
   external: 'auto' | 'always' | 'never',
 ): OutputFile[] {
-  const modelFile = modelFileFor(weights);
-  const { graph } = buildDecoderGraph(plan, defaultFormat(weights));
-  const layout = planLayout(graph.weights, { modelFile, external });
-  const inlineBytes = layout.placements.reduce((n, p) => n + (p.external ? 0 : p.byteLength), 0);
-  return [
-    { name: modelFile, bytes: inlineBytes + GRAPH_OVERHEAD_ESTIMATE },
-    ...layout.dataFiles.map((f) => ({ name: f.name, bytes: f.bytes })),
-  ];
+  return planDecoderFiles({
+    plan,
+    format: defaultFormat(weights),
+    modelFile: modelFileFor(weights),
+    external,
+  });
 }
 
 /** Mirrors the engine's own choice (core/check/verify.ts), so the page can say up front what will happen. */
