@@ -12,6 +12,7 @@ import type {
   Problem,
   ProgressEvent,
   RuntimeCheckReport,
+  WeightFormat,
 } from '../worker/api.ts';
 import { ProgressMeter, type ProgressView } from './progress-meter.ts';
 import type { ConverterClient } from './worker-bridge.ts';
@@ -43,6 +44,20 @@ export const MAX_LOG_LINES = 3000;
 
 const BUSY: readonly Phase[] = ['inspecting', 'converting', 'cancelling'];
 
+/**
+ * The format preselected for a model too large to check whole in a tab (its check runs on a probe):
+ * int8, the compact format onnxruntime-web's WASM backend runs faster. That backend dequantises int2's
+ * MatMulNBits matrices on every call: on the 2B-4T shape, 1 thread, int8 decodes a token in ~1.1 s
+ * and int2 in ~5.8 s (bench/browser-2b4t.ts). int8 is also exact, so the in-tab check holds it to the
+ * reference, and ~3.5× smaller than fp32. Models checked whole keep fp32: exact, and faster still in WASM.
+ */
+export const PROBE_CHECKED_FORMAT: WeightFormat = 'int8';
+
+/** The format preselected when a model is loaded, until the person picks one. */
+export function defaultFormatFor(summary: ModelSummary): FormatChoice {
+  return { weights: summary.runtimeCheck.mode === 'probe' ? PROBE_CHECKED_FORMAT : 'fp32' };
+}
+
 export class AppState {
   phase = $state<Phase>('idle');
   model = $state.raw<LoadedModel | undefined>();
@@ -68,6 +83,8 @@ export class AppState {
 
   private logId = 0;
   private jobStarted = 0;
+  /** Set once the person picks a format; from then on loading a model keeps their choice. */
+  private formatPicked = false;
 
   constructor(
     private readonly converter: ConverterClient,
@@ -93,6 +110,7 @@ export class AppState {
     if (this.model !== model) return;
     if (outcome.ok) {
       this.summary = outcome.summary;
+      if (!this.formatPicked) this.format = defaultFormatFor(outcome.summary);
       this.phase = 'ready';
     } else {
       this.problem = outcome.problem;
@@ -164,7 +182,9 @@ export class AppState {
   }
 
   setFormat(format: FormatChoice): void {
-    if (!this.busy) this.format = format;
+    if (this.busy) return;
+    this.format = format;
+    this.formatPicked = true;
   }
 
   /** Deletes the outputs kept in browser storage (they are private, but they take disk space). */

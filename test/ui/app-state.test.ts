@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { AppState, MAX_LOG_LINES } from '../../src/ui/app-state.svelte.ts';
-import type { InputFile } from '../../src/worker/api.ts';
+import { AppState, MAX_LOG_LINES, defaultFormatFor } from '../../src/ui/app-state.svelte.ts';
+import type { InputFile, ModelSummary } from '../../src/worker/api.ts';
 import { FakeConverter, SUMMARY, settle } from './fake-converter.ts';
 
 const files: InputFile[] = [{ path: 'model/model.safetensors', blob: new Blob([]) }];
+
+/** A model the tab checks on a probe (as the 2B-4T shape is). */
+const PROBED: ModelSummary = {
+  ...SUMMARY,
+  runtimeCheck: { mode: 'probe', reason: 'more than one tab can run next to the reference' },
+};
 
 function setup() {
   const converter = new FakeConverter();
@@ -179,6 +185,41 @@ describe('AppState', () => {
     expect(converter.conversions).toHaveLength(1);
     expect(app.destination.kind).toBe('opfs');
     expect(app.format.weights).toBe('fp32');
+  });
+
+  it('preselects int8, the faster compact format in onnxruntime-web, for a model checked on a probe', async () => {
+    expect(defaultFormatFor(SUMMARY)).toEqual({ weights: 'fp32' });
+    expect(defaultFormatFor(PROBED)).toEqual({ weights: 'int8' });
+
+    const { app, converter } = setup();
+    const loading = app.load({ label: 'big/', files });
+    converter.inspections[0].reply.resolve({ ok: true, summary: PROBED });
+    await loading;
+    expect(app.format).toEqual({ weights: 'int8' });
+    void app.convert();
+    expect(converter.conversions[0].options).toMatchObject({
+      format: { weights: 'int8' },
+      runtimeCheck: true,
+    });
+  });
+
+  it('follows the loaded model until the person picks a format, then keeps their pick', async () => {
+    const { app, converter } = setup();
+    const load = async (summary: ModelSummary) => {
+      const loading = app.load({ label: 'm/', files });
+      converter.inspections.at(-1)!.reply.resolve({ ok: true, summary });
+      await loading;
+    };
+    await load(PROBED);
+    expect(app.format.weights).toBe('int8');
+    await load(SUMMARY);
+    expect(app.format.weights).toBe('fp32');
+
+    app.setFormat({ weights: 'int2' });
+    await load(PROBED);
+    expect(app.format.weights).toBe('int2');
+    await load(SUMMARY);
+    expect(app.format.weights).toBe('int2');
   });
 
   it('deletes stored outputs and returns to ready', async () => {
