@@ -42,7 +42,8 @@ Options:
       --block-size <n>      int2 block size along K: 16, 32, 64, 128 or 256 (default 128)
       --exact               int2: accuracy_level 0 (float arithmetic, exact, slow) instead of 4
                               (applies to the int2 entry of a --format list)
-      --external-data <m>   auto | always | never  (auto: external when the model exceeds the 2 GiB protobuf limit)
+      --external-data <m>   auto | always | never  (auto: external above 1 GiB — onnxruntime-web cannot
+                              load larger inline models — and always below the 2 GiB protobuf limit)
       --no-check            skip the onnxruntime check (structural validation still runs)
   -h, --help                show this help
 

@@ -8,6 +8,13 @@ import { planLayout } from '../onnx/layout.ts';
 import { planModelFiles, writeModel, type ModelFileOptions, type WrittenFile } from '../onnx/writer.ts';
 import { WeightFiller } from './weight-fill.ts';
 
+/**
+ * 'auto' moves weights to external data above 1 GiB, well before protobuf's 2 GiB limit: onnxruntime-web
+ * holds an inline model's bytes in its 4 GiB heap next to the loaded weights, and the 2B-4T int2 model
+ * (1.24 GB) fails to load there inline while it loads and runs with external data (bench/browser-2b4t.ts).
+ */
+export const AUTO_EXTERNAL_ABOVE = 2 ** 30;
+
 export const PRODUCER = { name: 'bitnet2onnx', version: '0.1.0' };
 
 export interface WriteDecoderOptions {
@@ -44,7 +51,12 @@ export function planDecoderFiles(o: PlanDecoderOptions): WrittenFile[] {
 /** The graph, its layout and the model header, shared by planning and writing so their bytes agree. */
 function decoderModel(o: PlanDecoderOptions) {
   const { graph, roles } = buildDecoderGraph(o.plan, o.format);
-  const layout = planLayout(graph.weights, { modelFile: o.modelFile, external: o.external ?? 'auto' });
+  const external = o.external ?? 'auto';
+  const layout = planLayout(graph.weights, {
+    modelFile: o.modelFile,
+    external,
+    ...(external === 'auto' ? { inlineLimit: AUTO_EXTERNAL_ABOVE } : {}),
+  });
   const model: ModelFileOptions = {
     graph,
     layout,
