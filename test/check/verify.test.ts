@@ -46,8 +46,9 @@ async function convertWithCheck(
   const events: ProgressEvent[] = [];
   const target = createNodeOutputTarget(path.join(root, 'out', name, 'model.onnx'));
   const format = opts.format ?? defaultFormat('fp32');
-  const result = convertModel({
-    input: await openNodeInput(fixtures['packed-untied']),
+  const input = await openNodeInput(fixtures['packed-untied']);
+  const converting = convertModel({
+    input,
     target,
     kernels,
     format,
@@ -65,6 +66,7 @@ async function convertWithCheck(
       scratchTarget: () => createNodeOutputTarget(path.join(root, 'scratch', name, 'probe.onnx')),
     }),
   });
+  const result = converting.finally(() => input.close());
   return { result, reports, events };
 }
 

@@ -60,8 +60,9 @@ describe('CLI converts every checkpoint variant into a model onnxruntime runs fa
 
     // Independently of the CLI's own check: this process runs the written file against the reference.
     const kernels = await loadNodeKernels();
-    const { plan } = await inspectModel(await openNodeInput(fixtures[name]));
-    const weights = await loadReferenceWeights(plan, kernels);
+    const input = await openNodeInput(fixtures[name]);
+    const { plan } = await inspectModel(input);
+    const weights = await loadReferenceWeights(plan, kernels).finally(() => input.close());
     const prompt = checkPrompt(plan.dims.vocabSize, undefined, 8, 3);
     const session = await openNodeSession(model);
     try {
