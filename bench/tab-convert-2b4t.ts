@@ -3,11 +3,11 @@
  * (bench/.cache/2b4t-packed, ≈1.2 GB in, ≈9.7 GB fp32 out): conversion MB/s in the tab and peak memory
  * of the browser's renderer process (page + worker + WASM heaps), sampled from /proc while it runs.
  *
- *   npm run bench && npm run build && npx tsx test/browser/bench-2b4t.ts [--format fp32|int8|int2] [--check]
+ *   npm run bench && npm run build && npx tsx bench/tab-convert-2b4t.ts [--format fp32|int8|int2] [--check]
  *
  * Results go to test/.out/browser-bench-<format>.json. Not part of `npm test`: it writes ~10 GB.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -18,9 +18,10 @@ import {
   openApp,
   waitForPhase,
   watchContext,
-} from './app-harness.ts';
-import { launchChromium } from './chromium.ts';
-import { serveStatic } from './static-server.ts';
+} from '../test/browser/app-harness.ts';
+import { launchChromium } from '../test/browser/chromium.ts';
+import { serveStatic } from '../test/browser/static-server.ts';
+import { sampleBrowser } from './lib/chromium-processes.ts';
 
 const { values } = parseArgs({
   options: { format: { type: 'string', default: 'fp32' }, check: { type: 'boolean', default: false } },
@@ -31,50 +32,11 @@ if (!existsSync(path.join(modelDir, 'model.safetensors'))) {
   throw new Error('bench/.cache/2b4t-packed is missing: run `npm run bench` once to generate it');
 }
 
-/** Resident memory of every process of this browser (found by its profile dir), by Chromium process type. */
-function sampleRss(profile: string): { renderer: number; total: number } {
-  let renderer = 0;
-  let total = 0;
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    let cmdline: string;
-    let status: string;
-    try {
-      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    } catch {
-      continue;
-    }
-    const isOurs = cmdline.includes(profile) || (cmdline.includes('--type=') && sameBrowser(pid, profile));
-    if (!isOurs) continue;
-    const kb = Number(status.match(/VmRSS:\s+(\d+)/)?.[1] ?? 0);
-    total += kb * 1024;
-    if (cmdline.includes('--type=renderer')) renderer = Math.max(renderer, kb * 1024);
-  }
-  return { renderer, total };
-}
-
-/** Child processes of Chromium do not repeat the profile dir; follow the parent chain to one that does. */
-function sameBrowser(pid: string, profile: string): boolean {
-  let current = pid;
-  for (let depth = 0; depth < 6; depth++) {
-    const stat = readFileSync(`/proc/${current}/stat`, 'utf8');
-    const parent = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
-    if (!parent || parent === '0' || parent === '1') return false;
-    try {
-      if (readFileSync(`/proc/${parent}/cmdline`, 'utf8').includes(profile)) return true;
-    } catch {
-      return false;
-    }
-    current = parent;
-  }
-  return false;
-}
-
 const server = await serveStatic(DIST, { mount: '/app/' });
 const browser = await launchChromium();
 const peak = { renderer: 0, total: 0 };
 const sampler = setInterval(() => {
-  const s = sampleRss(browser.profile);
+  const s = sampleBrowser(browser.profile);
   peak.renderer = Math.max(peak.renderer, s.renderer);
   peak.total = Math.max(peak.total, s.total);
 }, 100);
@@ -82,7 +44,7 @@ try {
   const watch = await watchContext(browser.context, server.origin);
   const page = await openApp(browser.context, server.url, watch);
   await clearStorage(page);
-  const idle = sampleRss(browser.profile);
+  const idle = sampleBrowser(browser.profile);
   await page
     .getByTestId('file-input')
     .setInputFiles(readdirSync(modelDir).map((f) => path.join(modelDir, f)));
