@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bf16BytesToF16Into, f16BitsToF32, f32ToF16Bits, f32ToF16Into } from '../../src/core/convert/half.ts';
+import { bf16BytesToF16Into, f16BitsToF32, f32ToF16Into } from '../../src/core/convert/half.ts';
+import { float16Bits } from '../../src/core/onnx/dtypes.ts';
 
 const bf16Bytes = (values: number[]) => {
   const f = new Float32Array(values);
@@ -15,17 +16,17 @@ const bf16Bytes = (values: number[]) => {
 
 describe('float16 storage', () => {
   it('rounds float32 to nearest even, including ties, subnormals, overflow and NaN', () => {
-    expect(f32ToF16Bits(1)).toBe(0x3c00);
-    expect(f32ToF16Bits(-2)).toBe(0xc000);
-    expect(f32ToF16Bits(65504)).toBe(0x7bff);
-    expect(f32ToF16Bits(65520)).toBe(0x7c00); // halfway to the next binade rounds up to infinity
-    expect(f32ToF16Bits(1 + 2 ** -11)).toBe(0x3c00); // tie → even
-    expect(f32ToF16Bits(1 + 3 * 2 ** -11)).toBe(0x3c02); // tie → even (up)
-    expect(f32ToF16Bits(2 ** -24)).toBe(0x0001);
-    expect(f32ToF16Bits(2 ** -25)).toBe(0x0000); // tie between 0 and the smallest subnormal → 0
-    expect(f16BitsToF32(f32ToF16Bits(2 ** -20 * 3))).toBe(2 ** -20 * 3);
-    expect(Number.isNaN(f16BitsToF32(f32ToF16Bits(NaN)))).toBe(true);
-    expect(f32ToF16Bits(-0)).toBe(0x8000);
+    expect(float16Bits(1)).toBe(0x3c00);
+    expect(float16Bits(-2)).toBe(0xc000);
+    expect(float16Bits(65504)).toBe(0x7bff);
+    expect(float16Bits(65520)).toBe(0x7c00); // halfway to the next binade rounds up to infinity
+    expect(float16Bits(1 + 2 ** -11)).toBe(0x3c00); // tie → even
+    expect(float16Bits(1 + 3 * 2 ** -11)).toBe(0x3c02); // tie → even (up)
+    expect(float16Bits(2 ** -24)).toBe(0x0001);
+    expect(float16Bits(2 ** -25)).toBe(0x0000); // tie between 0 and the smallest subnormal → 0
+    expect(f16BitsToF32(float16Bits(2 ** -20 * 3))).toBe(2 ** -20 * 3);
+    expect(Number.isNaN(f16BitsToF32(float16Bits(NaN)))).toBe(true);
+    expect(float16Bits(-0)).toBe(0x8000);
   });
 
   it('bf16 values inside half range are exact; the rest are counted with their error', () => {
@@ -56,5 +57,17 @@ describe('float16 storage', () => {
     f32ToF16Into(floats, viaFloat, f);
     expect(viaTable).toEqual(viaFloat);
     expect(a).toEqual(f);
+    // ...and the table is the per-value rounding itself.
+    expect(viaTable).toEqual(Uint16Array.from(floats, (x) => float16Bits(x)));
+  });
+
+  it('float32 values that are not bf16 are rounded one by one, and counted', () => {
+    const values = new Float32Array([1 + 2 ** -11, 1 + 3 * 2 ** -11, 1 + 2 ** -10, 0.1]);
+    const out = new Uint16Array(values.length);
+    const stats = { values: 0, inexact: 0, maxAbsError: 0 };
+    f32ToF16Into(values, out, stats);
+    expect([...out]).toEqual([0x3c00, 0x3c02, 0x3c01, 0x2e66]);
+    expect(stats.inexact).toBe(3);
+    expect(stats.maxAbsError).toBe(2 ** -11); // the two ties; 0.1 is off by only ~2.4e-5
   });
 });

@@ -1,18 +1,20 @@
+import { float16Bits } from '../onnx/dtypes.ts';
 import type { HalfStats } from './weight-fill.ts';
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
 /**
- * float32 → IEEE half, round to nearest even, counting values that do not survive exactly. bf16 values
- * inside half's range (|x| ≥ 2⁻¹⁷ or exactly 0, below 65520) are exact, so for BitNet embeddings this
- * halves the size without changing a number; the stats say how many did change and by how much.
+ * float32 → IEEE half, round to nearest even (onnx/dtypes.ts's float16Bits), counting values that do not
+ * survive exactly. Values that are bf16 at heart (low 16 bits zero, as in most exports) go through the
+ * bf16 table; bf16 values inside half's range (|x| ≥ 2⁻¹⁷ or exactly 0, below 65520) are exact, so for
+ * BitNet embeddings this halves the size without changing a number; the stats say how many did change.
  */
 export function f32ToF16Into(values: Float32Array, out: Uint16Array, stats: HalfStats): void {
+  const { half } = bf16ToHalfTable();
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
   let inexact = 0;
   let maxAbsError = stats.maxAbsError;
   for (let i = 0; i < values.length; i++) {
-    const h = f32ToF16Bits(values[i]);
+    const b = bits[i];
+    const h = (b & 0xffff) === 0 ? half[b >>> 16] : float16Bits(values[i]);
     out[i] = h;
     const back = f16BitsToF32(h);
     if (back !== values[i] && !(Number.isNaN(back) && Number.isNaN(values[i]))) {
@@ -24,33 +26,6 @@ export function f32ToF16Into(values: Float32Array, out: Uint16Array, stats: Half
   stats.values += values.length;
   stats.inexact += inexact;
   stats.maxAbsError = maxAbsError;
-}
-
-export function f32ToF16Bits(x: number): number {
-  f32[0] = x;
-  const bits = u32[0];
-  const sign = (bits >>> 16) & 0x8000;
-  const exp = (bits >>> 23) & 0xff;
-  const mant = bits & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 | (mant >>> 13) : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    // Subnormal half: shift the full significand, round to nearest even.
-    const full = mant | 0x800000;
-    const shift = 14 - e;
-    const half = full >>> shift;
-    const rem = full & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    const rounded = rem > mid || (rem === mid && (half & 1) === 1) ? half + 1 : half;
-    return sign | rounded;
-  }
-  const half = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  // Carry from mantissa into exponent is the correct rounding (up to infinity at the top).
-  const rounded = rem > 0x1000 || (rem === 0x1000 && (half & 1) === 1) ? half + 1 : half;
-  return sign | rounded;
 }
 
 export function f16BitsToF32(h: number): number {
@@ -73,7 +48,7 @@ function bf16ToHalfTable() {
   const value = new Float32Array(bits.buffer);
   for (let b = 0; b < 65536; b++) {
     bits[0] = b << 16;
-    const h = f32ToF16Bits(value[0]);
+    const h = float16Bits(value[0]);
     half[b] = h;
     const back = f16BitsToF32(h);
     if (back !== value[0] && !(Number.isNaN(back) && Number.isNaN(value[0])))
@@ -85,7 +60,7 @@ function bf16ToHalfTable() {
 
 /**
  * Little-endian bf16 bytes → half, by table: bf16 has only 65536 values, so a lookup is both exact
- * (the table is built with f32ToF16Bits) and fast enough to keep up with the disk.
+ * (the table is built with float16Bits) and fast enough to keep up with the disk.
  */
 export function bf16BytesToF16Into(bytes: Uint8Array, out: Uint16Array, stats: HalfStats): void {
   const { half, error } = bf16ToHalfTable();
