@@ -1,5 +1,14 @@
 import { parseArgs } from 'node:util';
-import { defaultFormat, type FormatOptions, type WeightFormat } from '../core/bitnet/format.ts';
+import {
+  BLOCK_SIZES,
+  defaultFormat,
+  FORMAT_IDS,
+  formatModule,
+  HEAD_MODES,
+  isWeightFormat,
+  type FormatOptions,
+  type HeadMode,
+} from '../core/formats/registry.ts';
 
 export interface CliOptions {
   input: string;
@@ -14,7 +23,13 @@ export interface CliOptions {
   formats: FormatOptions[];
   check: boolean;
   external: 'auto' | 'always' | 'never';
+  /** Things to tell the user about the flags (e.g. a flag that is no longer needed). */
+  notes: string[];
 }
+
+const FORMAT_HELP = FORMAT_IDS.map(
+  (id) => `                              ${id}: ${formatModule(id).summary}`,
+).join('\n');
 
 export const HELP = `bitnet2onnx — convert a BitNet b1.58 checkpoint (.safetensors) to ONNX (opset 17)
 
@@ -32,16 +47,17 @@ Options:
   -v, --verbose             log each tensor as it is written
       --config <file>       config.json to use (default: the one beside the input)
       --format <f>          fp32 | int8 | int2 (default fp32); with --output-dir a comma list, e.g.
-                              int2,int8 (the first is the folder's default for both loaders)
-                              fp32: ternary values as float32, one Gemm per projection, scale after it (exact)
-                              int8: ternary int8 weights, MatMulInteger (standard ONNX, exact)
-                              int2: 2-bit weights, com.microsoft MatMulNBits (onnxruntime; fast, approximate
-                                    unless --exact)
-      --embed <s>           fp32 | fp16 storage of the embedding/head (default: fp32 for fp32, fp16 otherwise;
-                              fp16 is exact for bf16 values in its range, and the log says how many were not)
+                              int2,int8 (the first is the folder's default for both loaders); all exact:
+${FORMAT_HELP}
+      --head <h>            exact | q8: how int8/int2 compute the logits (default exact)
+                              exact: float product against the exact table, every logit exact
+                              q8: 8-bit copy of the head, its top 64 candidates re-scored exactly (greedy
+                                  and top-k choices exact, other logits approximate); faster, smaller RAM
+      --embed <s>           fp32 | fp16 storage of the embedding table (default fp32, fp16 with --head q8;
+                              fp16 is exact for bf16 values in its range, and the log says how many were not;
+                              an fp16 table with the exact head is cast to float32 when it runs)
       --block-size <n>      int2 block size along K: 16, 32, 64, 128 or 256 (default 128)
-      --exact               int2: accuracy_level 0 (float arithmetic, exact, slow) instead of 4
-                              (applies to the int2 entry of a --format list)
+      --exact               accepted for compatibility and ignored: int2 is exact by default
       --external-data <m>   auto | always | never  (auto: external above 1 GiB — onnxruntime-web cannot
                               load larger inline models — and always below the 2 GiB protobuf limit)
       --no-check            skip the onnxruntime check (structural validation still runs)
@@ -66,6 +82,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
         embed: { type: 'string' },
         'block-size': { type: 'string', default: '128' },
         exact: { type: 'boolean', default: false },
+        head: { type: 'string', default: 'exact' },
         'external-data': { type: 'string', default: 'auto' },
         'no-check': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -85,8 +102,8 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
   }
   const names = values.format.split(',').map((f) => f.trim());
   for (const name of names) {
-    if (!['fp32', 'int8', 'int2'].includes(name)) {
-      throw new UsageError(`unknown --format ${name}: expected fp32, int8 or int2`);
+    if (!isWeightFormat(name)) {
+      throw new UsageError(`unknown --format ${name}: expected ${FORMAT_IDS.join(', ')}`);
     }
   }
   if (new Set(names).size !== names.length)
@@ -98,17 +115,25 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
     throw new UsageError(`unknown --embed ${values.embed}: expected fp32 or fp16`);
   }
   const blockSize = Number(values['block-size']);
-  if (![16, 32, 64, 128, 256].includes(blockSize)) {
-    throw new UsageError(`unsupported --block-size ${values['block-size']}: expected 16, 32, 64, 128 or 256`);
+  if (!(BLOCK_SIZES as readonly number[]).includes(blockSize)) {
+    throw new UsageError(
+      `unsupported --block-size ${values['block-size']}: expected ${BLOCK_SIZES.join(', ')}`,
+    );
   }
-  if (values.exact && !names.includes('int2')) throw new UsageError('--exact applies to --format int2 only');
+  const head = values.head as HeadMode;
+  if (!HEAD_MODES.includes(head))
+    throw new UsageError(`unknown --head ${values.head}: expected ${HEAD_MODES.join(' or ')}`);
   const formats = names.map((name) => {
-    const format = defaultFormat(name as WeightFormat);
+    if (!isWeightFormat(name)) throw new UsageError(`unknown --format ${name}`);
+    if (head === 'q8' && formatModule(name).graphStyle === 'portable') {
+      throw new UsageError(`--head q8 needs a compact format (int8 or int2); ${name} stays plain opset 17`);
+    }
+    const format = defaultFormat(name, head);
     if (values.embed !== undefined) format.embed = values.embed as FormatOptions['embed'];
     format.blockSize = blockSize;
-    format.exact = format.weights === 'int2' && values.exact;
     return format;
   });
+  const notes = values.exact ? ['--exact is no longer needed: int2 is exact by default (flag ignored)'] : [];
   const external = values['external-data'];
   if (external !== 'auto' && external !== 'always' && external !== 'never') {
     throw new UsageError(`unknown --external-data ${external}: expected auto, always or never`);
@@ -123,5 +148,6 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
     formats,
     check: !values['no-check'],
     external,
+    notes,
   };
 }

@@ -3,7 +3,7 @@ import path, { basename } from 'node:path';
 import { tmpdir } from 'node:os';
 import { convertModel } from '../core/convert/convert.ts';
 import { convertModelFolder } from '../core/convert/model-folder.ts';
-import type { FormatOptions } from '../core/bitnet/format.ts';
+import type { FormatOptions } from '../core/formats/registry.ts';
 import type { ProgressEvent } from '../core/convert/progress.ts';
 import { ConversionAborted, ConversionError } from '../core/errors.ts';
 import { runtimeVerify } from '../core/check/verify.ts';
@@ -31,6 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
+  for (const note of options.notes) console.error(`note: ${note}`);
   return convert(options);
 }
 

@@ -4,11 +4,11 @@
  * travel as references, never as copies of their bytes.
  */
 import type { QuantVariant } from '../core/bitnet/dims.ts';
-import type { EmbedStorage, FormatOptions, WeightFormat } from '../core/bitnet/format.ts';
+import type { EmbedStorage, FormatOptions, HeadMode, WeightFormat } from '../core/formats/registry.ts';
 import type { RuntimeCheckReport } from '../core/check/runtime-check.ts';
 import type { ProgressEvent } from '../core/convert/progress.ts';
 
-export type { EmbedStorage, FormatOptions, ProgressEvent, QuantVariant, RuntimeCheckReport, WeightFormat };
+export type { EmbedStorage, FormatOptions, HeadMode, ProgressEvent, QuantVariant, RuntimeCheckReport, WeightFormat };
 
 /** The output format a person picks; anything left out takes the engine's default for the weights. */
 export interface FormatChoice {
@@ -16,8 +16,8 @@ export interface FormatChoice {
   embed?: EmbedStorage;
   /** int2 only: MatMulNBits block size along K. */
   blockSize?: number;
-  /** int2 only: accuracy_level 0 (exact, slow) instead of 4. */
-  exact?: boolean;
+  /** int8/int2: the exact head (default) or the q8 head with exact re-scoring of its top candidates. */
+  head?: HeadMode;
 }
 
 /** A picked or dropped file with its path inside what the user chose (`folder/config.json`). */

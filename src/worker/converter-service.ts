@@ -3,7 +3,7 @@
  * browser adapters, the WASM kernels and onnxruntime-web into the engine, and report in terms the
  * page can show. The engine itself runs unchanged.
  */
-import { defaultFormat, type FormatOptions } from '../core/bitnet/format.ts';
+import { defaultFormat, type FormatOptions } from '../core/formats/registry.ts';
 import type { RuntimeCheckReport } from '../core/check/runtime-check.ts';
 import { runtimeVerify } from '../core/check/verify.ts';
 import { convertModel, inspectModel, type VerifyStep } from '../core/convert/convert.ts';
@@ -185,12 +185,12 @@ export class ConverterService implements ConverterApi {
 }
 
 function resolveFormat(choice: FormatChoice): FormatOptions {
-  const base = defaultFormat(choice.weights);
+  const base = defaultFormat(choice.weights, choice.head);
   return {
     weights: choice.weights,
     embed: choice.embed ?? base.embed,
     blockSize: choice.blockSize ?? base.blockSize,
-    exact: choice.exact ?? base.exact,
+    head: base.head,
   };
 }
 

@@ -3,7 +3,7 @@
  * front that it will not fit than to fail at 80 %. The latest run's outputs count as free, since a
  * successful conversion replaces them.
  */
-import type { WeightFormat } from '../core/bitnet/format.ts';
+import type { WeightFormat } from '../core/formats/registry.ts';
 import { inspectModel } from '../core/convert/convert.ts';
 import type { InputFiles } from '../core/io/bytes.ts';
 import { entriesOf } from '../platform/browser/fs-handles.ts';

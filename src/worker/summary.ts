@@ -2,7 +2,7 @@
  * Turns what the engine learned from the headers into the summary the page shows before converting:
  * the original tool's architecture table, tensor counts and the size of every planned output.
  */
-import { defaultFormat, type WeightFormat } from '../core/bitnet/format.ts';
+import { defaultFormat, type WeightFormat } from '../core/formats/registry.ts';
 import { usedTensorNames, type ModelPlan } from '../core/bitnet/model-plan.ts';
 import { PROBE_LAYERS, PROBE_VOCAB, referenceParams } from '../core/check/probe.ts';
 import { REFERENCE_PARAM_LIMIT } from '../core/check/verify.ts';

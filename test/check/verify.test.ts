@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeFixtures, type FixtureName } from '../../scripts/make-fixtures.ts';
 import { convertModel } from '../../src/core/convert/convert.ts';
-import { defaultFormat, type FormatOptions } from '../../src/core/bitnet/format.ts';
+import { defaultFormat, type FormatOptions } from '../../src/core/formats/registry.ts';
 import { runtimeVerify } from '../../src/core/check/verify.ts';
 import type { DecoderSession } from '../../src/core/check/decoder-session.ts';
 import type { RuntimeCheckReport } from '../../src/core/check/runtime-check.ts';

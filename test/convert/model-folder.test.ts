@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { ModelRegistry, PretrainedConfig } from '@huggingface/transformers';
 import { parseConfigJson } from '../../src/core/bitnet/config.ts';
-import { defaultFormat } from '../../src/core/bitnet/format.ts';
+import { defaultFormat } from '../../src/core/formats/registry.ts';
 import type { ModelPlan } from '../../src/core/bitnet/model-plan.ts';
 import { BITNET_2B_4T_DIMS, syntheticConfig } from '../../src/core/bitnet/synthetic.ts';
 import { folderModelFile, modelFolderJson, type FolderModel } from '../../src/core/convert/model-folder.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { safetensorsBytes, TINY_DIMS } from '../../scripts/make-fixtures.ts';
-import { defaultFormat, type WeightFormat } from '../../src/core/bitnet/format.ts';
+import { defaultFormat, type WeightFormat } from '../../src/core/formats/registry.ts';
 import { syntheticCheckpoint } from '../../src/core/bitnet/synthetic.ts';
 import { inspectModel } from '../../src/core/convert/convert.ts';
 import { planDecoderFiles, writeDecoder } from '../../src/core/convert/write-decoder.ts';

@@ -85,8 +85,9 @@ describe('CLI converts every checkpoint variant into a model onnxruntime runs fa
 describe('compact formats keep the ternary weights and stay faithful', () => {
   const cases = (['packed-untied', 'packed-legacy', 'online-bf16', 'gqa4'] as const).flatMap((f) => [
     [f, ['--format', 'int8']],
-    [f, ['--format', 'int2', '--exact']],
-    [f, ['--format', 'int2', '--exact', '--block-size', '32']],
+    [f, ['--format', 'int2']],
+    [f, ['--format', 'int2', '--block-size', '32']],
+    [f, ['--format', 'int2', '--head', 'q8']],
   ]) as [FixtureName, string[]][];
 
   it.each(cases)('%s %s', (name, flags) => {
@@ -94,19 +95,31 @@ describe('compact formats keep the ternary weights and stay faithful', () => {
     const model = path.join(dir, 'model.onnx');
     const run = runCli(['-i', fixtures[name], '-o', model, ...flags]);
     expect(run.stderr).toMatch(/check runtime: ok — prompt/);
-    expect(run.stderr).toMatch(/embedding stored as float16: 0 of \d+ values not exactly representable/);
+    if (flags.includes('q8'))
+      expect(run.stderr).toMatch(/embedding stored as float16: 0 of \d+ values not exactly representable/);
     expect(run.status).toBe(0);
     expect(runOfficialChecker(model).ok).toBe(true);
   });
 
-  it('int2 with accuracy_level 4 is reported as approximate, with its distance from the reference', () => {
-    const model = path.join(out('int2-fast'), 'model.onnx');
-    const run = runCli(['-i', fixtures['packed-tied'], '-o', model, '--format', 'int2']);
-    expect(run.stderr).toMatch(
-      /check runtime: ok — approximate format, reference distance reported only; .*vs reference: max \|Δlogit\|/,
-    );
-    expect(run.stderr).toMatch(/KV cache vs full: max \|Δlogit\| [0-9.e+-]+ \(limit/);
+  it('--exact is accepted and ignored: int2 is exact by default, byte for byte the same model', () => {
+    const plain = path.join(out('int2-plain'), 'model.onnx');
+    const flagged = path.join(out('int2-exact-flag'), 'model.onnx');
+    expect(
+      runCli(['-i', fixtures['packed-tied'], '-o', plain, '--format', 'int2', '--no-check']).status,
+    ).toBe(0);
+    const run = runCli([
+      '-i',
+      fixtures['packed-tied'],
+      '-o',
+      flagged,
+      '--format',
+      'int2',
+      '--exact',
+      '--no-check',
+    ]);
     expect(run.status).toBe(0);
+    expect(run.stderr).toMatch(/note: --exact is no longer needed: int2 is exact by default/);
+    expect(readFileSync(flagged).equals(readFileSync(plain))).toBe(true);
   });
 
   it('int8 is smaller than fp32 and int2 smaller still', () => {

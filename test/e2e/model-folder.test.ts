@@ -216,7 +216,6 @@ beforeAll(async () => {
     folder,
     '--format',
     'fp32,int8,int2',
-    '--exact',
     '--external-data',
     'always',
   ]);
@@ -251,7 +250,7 @@ describe('--output-dir writes a model folder', () => {
     );
     // Every model ran in onnxruntime against the reference before the folder was committed.
     expect(cliStderr.match(/check runtime: ok/g)).toHaveLength(3);
-    expect(cliStderr).toMatch(/onnx\/model_q2\.onnx: int2 \(MatMulNBits, block 128, accuracy_level 0\)/);
+    expect(cliStderr).toMatch(/onnx\/model_q2\.onnx: int2 \(block 128\) weights, fp32 embedding, exact head/);
   });
 
   it('copies the tokenizer files byte for byte', () => {
@@ -288,8 +287,16 @@ describe('--output-dir writes a model folder', () => {
         variant: 'packed-autobitlinear',
         formats: {
           fp32: { file: 'onnx/model.onnx', weights: 'fp32', embed: 'fp32' },
-          int8: { file: 'onnx/model_int8.onnx', weights: 'int8', embed: 'fp16' },
-          q2: { file: 'onnx/model_q2.onnx', weights: 'int2', block_size: 128, accuracy_level: 0 },
+          int8: { file: 'onnx/model_int8.onnx', weights: 'int8', embed: 'fp32', head: 'exact' },
+          q2: {
+            file: 'onnx/model_q2.onnx',
+            weights: 'int2',
+            embed: 'fp32',
+            head: 'exact',
+            block_size: 128,
+            accuracy_level: 4,
+            pinned_blocks: 1,
+          },
         },
         original_config: readJson(path.join(input, 'config.json')),
       },
@@ -402,21 +409,30 @@ describe('transformers.js loads the folder (local files only)', () => {
 });
 
 describe('--output-dir: other shapes and failures', () => {
-  it('one inline int2 model: no external-data entry, dtype q2 is the default and loads', async () => {
+  it('one inline int2 model with the q8 head: dtype q2 is the default, loads, and gives the reference tokens', async () => {
     const id = 'bitnet-q2-only';
-    const run = runCli(['-i', input, '--output-dir', path.join(root, id), '--format', 'int2']);
-    expect(run.stderr).toMatch(/check runtime: ok — approximate format/);
+    const run = runCli([
+      '-i',
+      input,
+      '--output-dir',
+      path.join(root, id),
+      '--format',
+      'int2',
+      '--head',
+      'q8',
+    ]);
+    expect(run.stderr).toMatch(/check runtime: ok — prompt/);
     expect(run.status).toBe(0);
     expect(listTree(path.join(root, id))).toContain('onnx/model_q2.onnx');
     const config = readJson(path.join(root, id, 'config.json'));
     expect(config['transformers.js_config']).toEqual({ dtype: 'q2' });
     const genai = readJson(path.join(root, id, 'genai_config.json'));
     expect((genai.model as { decoder: { filename: string } }).decoder.filename).toBe('onnx/model_q2.onnx');
-    // accuracy_level 4 re-quantises activations per block: it loads and generates; its tokens may differ.
+    // Pinned blocks make the 2-bit products exact and the q8 head re-scores its top candidates exactly:
+    // greedy decoding in transformers.js gives the reference's tokens.
     const model = await AutoModelForCausalLM.from_pretrained(id, { local_files_only: true });
     try {
-      const tokens = await generate(model, greedy.prompt);
-      expect(tokens).toHaveLength(NEW_TOKENS);
+      expect(await generate(model, greedy.prompt)).toEqual(greedy.tokens);
     } finally {
       await model.dispose();
     }
@@ -459,7 +475,8 @@ describe('--output-dir: other shapes and failures', () => {
     expect(both.status).toBe(2);
     const twice = runCli(['-i', input, '--output-dir', root, '--format', 'int8,int8']);
     expect(twice.status).toBe(2);
-    const exact = runCli(['-i', input, '--output-dir', root, '--format', 'fp32,int8', '--exact']);
-    expect(exact.status).toBe(2);
+    const q8 = runCli(['-i', input, '--output-dir', root, '--format', 'fp32,int8', '--head', 'q8']);
+    expect(q8.status).toBe(2);
+    expect(q8.stderr).toMatch(/--head q8 needs a compact format/);
   });
 });

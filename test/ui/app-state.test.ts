@@ -126,7 +126,7 @@ describe('AppState', () => {
         totalSeconds: 3,
         bytesWritten: 4e6,
         destination: 'opfs',
-        format: { weights: 'fp32', embed: 'fp32', blockSize: 128, exact: false },
+        format: { weights: 'fp32', embed: 'fp32', blockSize: 128, head: 'exact' },
         kernels: 'wasm-simd',
       },
     });
@@ -233,7 +233,7 @@ describe('AppState', () => {
         totalSeconds: 1,
         bytesWritten: 0,
         destination: 'opfs',
-        format: { weights: 'fp32', embed: 'fp32', blockSize: 128, exact: false },
+        format: { weights: 'fp32', embed: 'fp32', blockSize: 128, head: 'exact' },
         kernels: 'wasm-simd',
       },
     });

@@ -27,13 +27,9 @@ export async function loadReferenceWeights(plan: ModelPlan, kernels: Kernels): P
       t.shape.reduce((a, b) => a * b, 1),
     );
   const readProjection = async (p: ProjectionSource): Promise<ReferenceProjection> => {
-    const values = await read(
-      `${p.weight.name}#ternary`,
-      { kind: 'ternary-f32', proj: p },
-      p.shape[0] * p.shape[1],
-    );
-    const [scale] = await read(`${p.weight.name}#scale`, { kind: 'scale', proj: p }, 1);
-    return { ternary: Int8Array.from(values), scale, rule: plan.scaleRule };
+    const ternary = await filler.ternaryI8(p);
+    const [scale] = await read(`${p.weight.name}#scale`, { kind: 'scales', group: [p] }, 1);
+    return { ternary, scale, rule: plan.scaleRule };
   };
   const layers: ReferenceLayer[] = [];
   for (const l of plan.layers) {

@@ -1,5 +1,5 @@
 import { parseConfigJson, type ParsedConfig } from '../bitnet/config.ts';
-import { defaultFormat, type FormatOptions } from '../bitnet/format.ts';
+import { defaultFormat, type FormatOptions } from '../formats/registry.ts';
 import { planModel, type ModelPlan } from '../bitnet/model-plan.ts';
 import { ConversionError, throwIfAborted } from '../errors.ts';
 import { readText, type InputFiles, type OutputTarget } from '../io/bytes.ts';

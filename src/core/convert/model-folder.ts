@@ -17,7 +17,14 @@
  */
 import type { ParsedConfig } from '../bitnet/config.ts';
 import { IO_NAMES } from '../bitnet/decoder-graph.ts';
-import { FORMAT_SUFFIX, type FormatOptions, type WeightFormat } from '../bitnet/format.ts';
+import {
+  describeFormat,
+  formatMetadata,
+  formatModule,
+  modelFileName,
+  type FormatOptions,
+  type WeightFormat,
+} from '../formats/registry.ts';
 import type { ModelPlan } from '../bitnet/model-plan.ts';
 import { ConversionError, throwIfAborted } from '../errors.ts';
 import { readText, type InputFiles, type OutputTarget } from '../io/bytes.ts';
@@ -31,8 +38,10 @@ import {
   type VerifyStep,
 } from './convert.ts';
 
-/** transformers.js `dtype` of each format; its loader maps dtype → file suffix (FORMAT_SUFFIX). */
-export const TRANSFORMERS_JS_DTYPE: Record<WeightFormat, string> = { fp32: 'fp32', int8: 'int8', int2: 'q2' };
+/** transformers.js `dtype` of a format; its loader maps dtype → file suffix. */
+export function transformersJsDtype(weights: WeightFormat): string {
+  return formatModule(weights).transformersJsDtype;
+}
 
 /** Files that travel with a model unchanged: what transformers.js and onnxruntime-genai tokenise with. */
 export const TOKENIZER_FILES = [
@@ -51,7 +60,7 @@ const GENERATION_CONFIG = 'generation_config.json';
 
 /** Where a format's model goes inside the folder: transformers.js looks in `onnx/` for `model{suffix}.onnx`. */
 export function folderModelFile(weights: WeightFormat): string {
-  return `onnx/model${FORMAT_SUFFIX[weights]}.onnx`;
+  return `onnx/${modelFileName(weights)}`;
 }
 
 /** One converted model in the folder. */
@@ -135,7 +144,7 @@ function transformersConfig({
   const d = plan.dims;
   const ids = mergeIds(idsOf(config?.raw), idsOf(generationConfig));
   const external = models.filter((m) => m.dataFiles.length > 0);
-  const jsConfig: Record<string, unknown> = { dtype: TRANSFORMERS_JS_DTYPE[models[0].format.weights] };
+  const jsConfig: Record<string, unknown> = { dtype: transformersJsDtype(models[0].format.weights) };
   // Keyed by the full file name: the loader looks up `model_q2.onnx` before the bare `model`.
   if (external.length > 0) {
     jsConfig.use_external_data_format = Object.fromEntries(
@@ -170,7 +179,7 @@ function transformersConfig({
         'model_type "llama" only tells loaders how to drive the decoder and size its KV cache.',
       original_model_type: config?.raw.model_type ?? 'bitnet',
       variant: plan.variant,
-      formats: Object.fromEntries(models.map((m) => [TRANSFORMERS_JS_DTYPE[m.format.weights], describe(m)])),
+      formats: Object.fromEntries(models.map((m) => [transformersJsDtype(m.format.weights), describe(m)])),
       ...(config ? { original_config: config.raw } : {}),
     },
   };
@@ -181,9 +190,7 @@ function describe(m: FolderModel): Record<string, unknown> {
   return {
     file: m.modelFile,
     data_files: m.dataFiles.map(baseName),
-    weights: f.weights,
-    embed: f.embed,
-    ...(f.weights === 'int2' ? { block_size: f.blockSize, accuracy_level: f.exact ? 0 : 4 } : {}),
+    ...formatMetadata(f),
   };
 }
 
@@ -353,14 +360,6 @@ function checkFormats(formats: FormatOptions[]): void {
     if (seen.has(f.weights)) throw new Error(`model folder: format ${f.weights} requested twice`);
     seen.add(f.weights);
   }
-}
-
-function describeFormat(f: FormatOptions): string {
-  const weights =
-    f.weights === 'int2'
-      ? `int2 (MatMulNBits, block ${f.blockSize}, accuracy_level ${f.exact ? 0 : 4})`
-      : f.weights;
-  return `${weights} weights, ${f.embed} embedding`;
 }
 
 /** The data files the writer produced for a model, checked against the names transformers.js derives. */

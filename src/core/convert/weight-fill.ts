@@ -2,19 +2,19 @@ import { ConversionError, throwIfAborted } from '../errors.ts';
 import type { Kernels } from '../kernels/kernels.ts';
 import type { WeightSpec } from '../onnx/graph.ts';
 import { readTensorBytes, type TensorInfo } from '../safetensors/checkpoint.ts';
-import type { WeightRole } from '../bitnet/decoder-graph.ts';
 import type { ProjectionSource } from '../bitnet/model-plan.ts';
+import { asBytes, type Emit, type ProjectionReader, type WeightRole } from '../formats/format.ts';
+import { formatModule } from '../formats/registry.ts';
 import { bf16BytesToF16Into, f16BitsToF32, f32ToF16Into } from './half.ts';
+import { quantizeRowsQ8 } from './head-q8.ts';
 
-export type Emit = (bytes: Uint8Array) => Promise<void>;
+export type { Emit } from '../formats/format.ts';
 
 /**
  * Input bytes read per window: large enough to keep the disk busy, small enough to stay bounded. The
  * browser and the CLI must share it: absSumBf16's float64 lanes make the online scale depend on the split.
  */
 const WINDOW_BYTES = 8 << 20;
-/** Output bytes produced per step for re-laid-out tensors (int8 transposed, 2-bit blocks, ones). */
-const OUTPUT_STEP_BYTES = 8 << 20;
 
 const ELEMENT_BYTES: Record<string, number> = { BF16: 2, F16: 2, F32: 4 };
 
@@ -27,17 +27,18 @@ export interface HalfStats {
 
 /**
  * Produces each initializer's bytes from the checkpoint, window by window, in the order the writer asks.
- * Holds at most one window of input, or one projection's ternary values (at one byte each), at a time.
+ * Holds at most one window of input, or one fused group's ternary values (at one byte each), at a time.
+ * Ternary projections are laid out by their format's module (src/core/formats); this class reads them.
  */
-export class WeightFiller {
+export class WeightFiller implements ProjectionReader {
   /** Online quantisation computes each projection's scale while writing its weight. */
   private readonly onlineScales = new Map<ProjectionSource, number>();
   readonly half: HalfStats = { values: 0, inexact: 0, maxAbsError: 0 };
 
   constructor(
     private readonly roles: Map<string, WeightRole>,
-    private readonly kernels: Kernels,
-    private readonly signal?: AbortSignal,
+    readonly kernels: Kernels,
+    readonly signal?: AbortSignal,
   ) {}
 
   async fill(spec: WeightSpec, emit: Emit): Promise<void> {
@@ -46,17 +47,43 @@ export class WeightFiller {
     switch (role.kind) {
       case 'float':
         return role.as === 'float16' ? this.fillHalf(role.tensor, emit) : this.fillFloat(role.tensor, emit);
-      case 'ternary-f32':
-        return this.fillTernaryF32(role.proj, emit);
-      case 'ternary-i8-transposed':
-        return this.fillTernaryI8Transposed(role.proj, emit);
-      case 'ternary-nbits2':
-        return this.fillNBits2(role.proj, role.blockSize, emit);
-      case 'ones':
-        return this.fillOnes(role.count, emit);
-      case 'scale':
-        return emit(asBytes(new Float32Array([await this.scaleOf(role.proj)])));
+      case 'format':
+        return formatModule(role.format).fill(role.part, role.group, role.options, this, emit);
+      case 'scales':
+        return this.fillScales(role.group, spec.dims[0], emit);
+      case 'head-q8':
+        return this.fillHeadQ8(role.tensor, role.part, role.blockSize, emit);
     }
+  }
+
+  async packed(p: ProjectionSource): Promise<Uint8Array | undefined> {
+    return p.scale ? this.readPacked(p) : undefined;
+  }
+
+  async ternaryI8(p: ProjectionSource): Promise<Int8Array> {
+    const packed = await this.packed(p);
+    if (!packed) return this.onlineTernaryI8(p);
+    const blockValues = packed.length;
+    const out = new Int8Array(blockValues * 4);
+    for (let block = 0; block < 4; block++)
+      out.set(this.kernels.unpackTernaryI8(packed, block), block * blockValues);
+    return out;
+  }
+
+  async forEachTernaryF32(
+    p: ProjectionSource,
+    visit: (values: Float32Array) => Promise<void>,
+  ): Promise<void> {
+    const packed = await this.packed(p);
+    if (packed) {
+      for (let block = 0; block < 4; block++) {
+        throwIfAborted(this.signal);
+        await visit(this.kernels.unpackTernaryF32(packed, block));
+      }
+      return;
+    }
+    const c = await this.onlineScale(p);
+    await this.forEachWindow(p.weight, (bytes) => visit(this.ternariseF32(bytes, p.weight.dtype, c)));
   }
 
   private async fillFloat(t: TensorInfo, emit: Emit): Promise<void> {
@@ -72,74 +99,37 @@ export class WeightFiller {
     });
   }
 
-  private async fillTernaryF32(p: ProjectionSource, emit: Emit): Promise<void> {
-    if (!p.scale) {
-      const c = await this.onlineScale(p);
-      return this.forEachWindow(p.weight, async (bytes) =>
-        emit(asBytes(this.ternariseF32(bytes, p.weight.dtype, c))),
-      );
+  /** One value per projection ([1]), or each projection's scale repeated over its outputs ([Σ out]). */
+  private async fillScales(group: ProjectionSource[], count: number, emit: Emit): Promise<void> {
+    const values = new Float32Array(count);
+    if (count === 1) values[0] = await this.scaleOf(group[0]);
+    else {
+      let at = 0;
+      for (const p of group) {
+        values.fill(await this.scaleOf(p), at, at + p.shape[0]);
+        at += p.shape[0];
+      }
     }
-    const packed = await this.readPacked(p);
-    for (let block = 0; block < 4; block++) {
-      throwIfAborted(this.signal);
-      await emit(asBytes(this.kernels.unpackTernaryF32(packed, block)));
-    }
+    await emit(asBytes(values));
   }
 
-  /** MatMulInteger's B is [in, out]: the checkpoint's [out, in] transposed. */
-  private async fillTernaryI8Transposed(p: ProjectionSource, emit: Emit): Promise<void> {
-    const [out, inp] = p.shape;
-    const step = Math.max(1, Math.floor(OUTPUT_STEP_BYTES / out));
-    if (p.scale) {
-      const packed = await this.readPacked(p);
-      for (let k = 0; k < inp; k += step) {
-        throwIfAborted(this.signal);
-        await emit(
-          asBytes(this.kernels.transposedTernaryI8(packed, out / 4, inp, k, Math.min(inp, k + step))),
-        );
-      }
-      return;
-    }
-    const ternary = await this.onlineTernaryI8(p);
-    for (let k = 0; k < inp; k += step) {
-      throwIfAborted(this.signal);
-      const end = Math.min(inp, k + step);
-      const chunk = new Int8Array((end - k) * out);
-      for (let kk = k; kk < end; kk++) {
-        const row = (kk - k) * out;
-        for (let o = 0; o < out; o++) chunk[row + o] = ternary[o * inp + kk];
-      }
-      await emit(asBytes(chunk));
-    }
-  }
-
-  /** MatMulNBits' B is [out, K/block, block/4], 2-bit codes along K. */
-  private async fillNBits2(p: ProjectionSource, blockSize: number, emit: Emit): Promise<void> {
-    const [out, inp] = p.shape;
-    if (p.scale) {
-      const packed = await this.readPacked(p);
-      for (let block = 0; block < 4; block++) {
-        throwIfAborted(this.signal);
-        await emit(
-          this.kernels.packNBits2(this.kernels.unpackTernaryI8(packed, block), out / 4, inp, blockSize),
-        );
-      }
-      return;
-    }
-    const ternary = await this.onlineTernaryI8(p);
-    const rows = Math.max(1, Math.floor(OUTPUT_STEP_BYTES / inp));
-    for (let r = 0; r < out; r += rows) {
-      throwIfAborted(this.signal);
-      const end = Math.min(out, r + rows);
-      await emit(this.kernels.packNBits2(ternary.subarray(r * inp, end * inp), end - r, inp, blockSize));
-    }
-  }
-
-  private async fillOnes(count: number, emit: Emit): Promise<void> {
-    const chunk = new Float32Array(Math.min(count, OUTPUT_STEP_BYTES / 4)).fill(1);
-    for (let done = 0; done < count; done += chunk.length) {
-      await emit(asBytes(chunk.subarray(0, Math.min(chunk.length, count - done))));
-    }
+  /** The head's 8-bit blockwise copy, whole rows per window (docs/spec.md §7). */
+  private async fillHeadQ8(
+    t: TensorInfo,
+    part: 'codes' | 'scales',
+    blockSize: number,
+    emit: Emit,
+  ): Promise<void> {
+    const hidden = t.shape[1];
+    await this.forEachWindow(
+      t,
+      async (bytes) => {
+        const values = this.toF32(bytes, t.dtype);
+        const q = quantizeRowsQ8(values, values.length / hidden, hidden, blockSize);
+        await emit(part === 'codes' ? q.codes : asBytes(q.scales));
+      },
+      hidden * ELEMENT_BYTES[t.dtype],
+    );
   }
 
   private async readPacked(p: ProjectionSource): Promise<Uint8Array> {
@@ -216,7 +206,12 @@ export class WeightFiller {
     return value;
   }
 
-  private async forEachWindow(t: TensorInfo, visit: (bytes: Uint8Array) => Promise<void>): Promise<void> {
+  private async forEachWindow(
+    t: TensorInfo,
+    visit: (bytes: Uint8Array) => Promise<void>,
+    /** Windows hold whole multiples of this many bytes (e.g. whole rows). */
+    unit?: number,
+  ): Promise<void> {
     const element = ELEMENT_BYTES[t.dtype];
     if (!element) {
       throw new ConversionError('unsupported dtype for a float tensor', {
@@ -226,7 +221,8 @@ export class WeightFiller {
         found: t.dtype,
       });
     }
-    const window = WINDOW_BYTES - (WINDOW_BYTES % element);
+    const step = unit ?? element;
+    const window = Math.max(step, WINDOW_BYTES - (WINDOW_BYTES % step));
     for (let start = 0; start < t.byteLength; start += window) {
       throwIfAborted(this.signal);
       await visit(await readTensorBytes(t, start, Math.min(window, t.byteLength - start)));
@@ -238,10 +234,6 @@ export class WeightFiller {
     if (dtype === 'F32') return new Float32Array(bytes.slice().buffer);
     return halfBytesToF32(bytes);
   }
-}
-
-function asBytes(values: Float32Array | Int8Array): Uint8Array {
-  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
 }
 
 function absSum(values: Float32Array): number {

@@ -1,5 +1,5 @@
 import { buildDecoderGraph } from '../bitnet/decoder-graph.ts';
-import type { FormatOptions } from '../bitnet/format.ts';
+import { formatMetadata, type FormatOptions } from '../formats/registry.ts';
 import type { ModelPlan } from '../bitnet/model-plan.ts';
 import type { OutputTarget } from '../io/bytes.ts';
 import type { Kernels } from '../kernels/kernels.ts';
@@ -63,7 +63,7 @@ function decoderModel(o: PlanDecoderOptions) {
     producerName: PRODUCER.name,
     producerVersion: PRODUCER.version,
     docString: `BitNet b1.58 decoder (${o.plan.variant}) converted by ${PRODUCER.name}`,
-    metadata: formatMetadata(o.plan, o.format),
+    metadata: modelMetadata(o.plan, o.format),
   };
   return { model, roles };
 }
@@ -94,13 +94,8 @@ export async function writeDecoder(o: WriteDecoderOptions): Promise<WrittenDecod
   return { files, filler, weights: graph.weights };
 }
 
-export function formatMetadata(plan: ModelPlan, f: FormatOptions): Record<string, string> {
-  return {
-    'bitnet.variant': plan.variant,
-    'bitnet.weights': f.weights,
-    'bitnet.embed': f.embed,
-    ...(f.weights === 'int2'
-      ? { 'bitnet.block_size': String(f.blockSize), 'bitnet.accuracy_level': f.exact ? '0' : '4' }
-      : {}),
-  };
+/** The model's metadata_props: the checkpoint variant and the format's own description. */
+export function modelMetadata(plan: ModelPlan, f: FormatOptions): Record<string, string> {
+  const entries = Object.entries(formatMetadata(f)).map(([k, v]) => [`bitnet.${k}`, String(v)]);
+  return { 'bitnet.variant': plan.variant, ...Object.fromEntries(entries) };
 }

@@ -102,13 +102,14 @@ export class GraphBuilder {
   }
 
   /**
-   * Adds a node. An empty input name marks an omitted optional input. `outputs` is either explicit names
-   * or a count, in which case names are derived from the (unique, deterministic) node name.
+   * Adds a node. An empty input name marks an omitted optional input. `outputs` is either explicit names,
+   * a count, or one flag per output position (false: an omitted optional output); derived names come
+   * from the (unique, deterministic) node name.
    */
   node(
     opType: string,
     inputs: string[],
-    outputs: string[] | number,
+    outputs: string[] | number | boolean[],
     attrs: Record<string, Attr> = {},
     domain = '',
   ): string[] {
@@ -119,10 +120,14 @@ export class GraphBuilder {
       }
     }
     for (const key of Object.keys(attrs)) checkAttr(opType, key, attrs[key]);
-    if (typeof outputs !== 'number') this.checkFreshNames(opType, outputs);
+    const explicit = typeof outputs !== 'number' && outputs.every((o) => typeof o === 'string');
+    if (explicit) this.checkFreshNames(opType, outputs);
     // Nothing is recorded before this point, so a rejected node leaves the builder as it was.
-    const name = this.nextNodeName(opType, typeof outputs === 'number' ? outputs : 0);
-    const outNames = typeof outputs === 'number' ? autoOutputNames(name, outputs) : outputs;
+    const autoCount = typeof outputs === 'number' ? outputs : explicit ? 0 : outputs.length;
+    const name = this.nextNodeName(opType, autoCount);
+    const outNames = explicit
+      ? outputs
+      : autoOutputNames(name, autoCount).map((n, k) => (typeof outputs === 'number' || outputs[k] ? n : ''));
     if (outNames.length === 0) throw new Error(`${opType} node "${name}" has no outputs`);
     for (const out of outNames) if (out !== '') this.define(out, `output of node "${name}"`);
     this.nodes.push({

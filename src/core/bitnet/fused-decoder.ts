@@ -1,0 +1,216 @@
+/**
+ * The decoder built for decode speed in onnxruntime (int8 and int2): per layer, q|k|v is one product and
+ * gate|up another (a per-output scale vector after each), residual adds are fused into the RMSNorms
+ * (com.microsoft SkipSimplifiedLayerNormalization), RoPE is one com.microsoft RotaryEmbedding for q and
+ * k together, and the head is either the exact float table or an 8-bit copy with exact re-scoring of its
+ * top candidates. Same inputs, outputs and arithmetic as the portable graph (docs/spec.md §2), within
+ * float32 rounding noise where a fused operator sums in another order.
+ */
+import type { TensorInfo } from '../safetensors/checkpoint.ts';
+import { projectionTensorName, type ProjectionName } from './dims.ts';
+import { formatModule } from '../formats/registry.ts';
+import type { QuantizedInput } from '../formats/format.ts';
+import {
+  cacheOutputs,
+  groupedAttention,
+  ropeInverseFrequencies,
+  type DecoderParts,
+} from './decoder-graph.ts';
+import type { LayerSources } from './model-plan.ts';
+
+const MS = 'com.microsoft';
+/** Candidates the q8 head re-scores exactly: greedy and top-k sampling up to k = 64 see exact logits. */
+export const Q8_HEAD_CANDIDATES = 64;
+export const Q8_HEAD_BLOCK = 32;
+
+export function buildFusedLayers(p: DecoderParts): string {
+  const { g, plan, f32, i64s, floatWeight } = p;
+  const { dims } = plan;
+  const H = dims.numHeads;
+  const KV = dims.numKvHeads;
+  const hd = dims.headDim;
+  const eps = dims.rmsNormEps;
+  const format = formatModule(p.options.weights);
+  g.useOpset(MS, 1);
+
+  const table = (t: TensorInfo, name: string) => {
+    if (p.options.embed === 'fp32') return { stored: floatWeight(t, name), asFloat: (v: string) => v };
+    const stored = p.weight(name, 'float16', t.shape, { kind: 'float', tensor: t, as: 'float16' });
+    return { stored, asFloat: (v: string) => g.op('Cast', [v], { to: { i: 1 } }) };
+  };
+  const embed = table(plan.embed, 'model.embed_tokens.weight');
+  const flatIds = g.op('Reshape', [p.inputIds, i64s([-1])]);
+  const embedded = embed.asFloat(g.op('Gather', [embed.stored, flatIds]));
+
+  /** RMSNorm(x + skip); returns [normed, x + skip]. */
+  const skipNorm = (x: string, skip: string, w: TensorInfo): [string, string] => {
+    const [normed, , , sum] = g.node(
+      'SkipSimplifiedLayerNormalization',
+      [x, skip, floatWeight(w)],
+      [true, false, false, true],
+      { epsilon: { f: eps } },
+      MS,
+    );
+    return [normed, sum];
+  };
+  /**
+   * RMSNorm(x) as SkipSimplifiedLayerNormalization(x, x) with epsilon 4·eps: 2x / sqrt(mean(4x²) + 4 eps)
+   * equals x / sqrt(mean(x²) + eps) bit for bit, since scaling by 2 and 4 is exact in binary floating point.
+   */
+  const norm = (x: string, w: TensorInfo) =>
+    g.node(
+      'SkipSimplifiedLayerNormalization',
+      [x, x, floatWeight(w)],
+      1,
+      { epsilon: { f: Math.fround(4 * Math.fround(eps)) } },
+      MS,
+    )[0];
+  const product = (q: QuantizedInput, layer: LayerSources, names: ProjectionName[], base: string) => {
+    const group = names.map((n) => layer.proj[n]);
+    const acc = format.accumulate(p, q, group, base);
+    const outs = group.reduce((n, s) => n + s.shape[0], 0);
+    const scales = p.weight(`${base}.weight_scale`, 'float32', [outs], { kind: 'scales', group });
+    return p.rescale(acc, q, scales);
+  };
+
+  const cache = rotaryCache(p);
+  const bsn = g.op('Concat', [p.idsShape, i64s([-1])], { axis: { i: 0 } });
+  const toKvHeads = (x: string) =>
+    g.op('Transpose', [g.op('Reshape', [x, i64s([0, 0, KV, hd])])], { perm: { ints: [0, 2, 1, 3] } });
+
+  let residual = embedded;
+  let a = norm(embedded, plan.layers[0].inputNorm);
+  plan.layers.forEach((layer, i) => {
+    const prefix = `model.layers.${i}`;
+    const qkv = product(
+      p.quantize(a, dims.hiddenSize),
+      layer,
+      ['q_proj', 'k_proj', 'v_proj'],
+      `${prefix}.self_attn.qkv_proj`,
+    );
+    const [qk, v] = g.node('Split', [g.op('Reshape', [qkv, bsn]), i64s([(H + KV) * hd, KV * hd])], 2, {
+      axis: { i: 2 },
+    });
+    const rotated = g.op(
+      'RotaryEmbedding',
+      [qk, p.positionIds, cache.cos, cache.sin],
+      { interleaved: { i: 0 }, num_heads: { i: H + KV } },
+      MS,
+    );
+    const [q, k] = g.node('Split', [rotated, i64s([H * hd, KV * hd])], 2, { axis: { i: 2 } });
+    const [pastK, pastV] = p.cacheInputs(i);
+    const { presentK, presentV } = cacheOutputs(p, i, toKvHeads(k), toKvHeads(v), pastK, pastV);
+    const qGrouped = g.op('Transpose', [g.op('Reshape', [q, i64s([0, 0, KV, H / KV, hd])])], {
+      perm: { ints: [0, 2, 3, 1, 4] },
+    });
+    const ctx = groupedAttention(p, qGrouped, presentK, presentV);
+    const merged = g.op('Reshape', [
+      g.op('Transpose', [ctx], { perm: { ints: [0, 3, 1, 2, 4] } }),
+      i64s([-1, H * hd]),
+    ]);
+    const o = product(
+      p.quantize(norm(merged, layer.attnSubNorm), H * hd),
+      layer,
+      ['o_proj'],
+      projectionTensorName(i, 'o_proj'),
+    );
+    const [m, afterAttn] = skipNorm(o, residual, layer.postAttnNorm);
+
+    const gateUp = product(
+      p.quantize(m, dims.hiddenSize),
+      layer,
+      ['gate_proj', 'up_proj'],
+      `${prefix}.mlp.gate_up_proj`,
+    );
+    const [gate, up] = g.node('Split', [gateUp, i64s([dims.intermediateSize, dims.intermediateSize])], 2, {
+      axis: { i: 1 },
+    });
+    const relu = g.op('Relu', [gate]);
+    const ffn = g.op('Mul', [g.op('Mul', [relu, relu]), up]);
+    const down = product(
+      p.quantize(norm(ffn, layer.ffnSubNorm), dims.intermediateSize),
+      layer,
+      ['down_proj'],
+      projectionTensorName(i, 'down_proj'),
+    );
+    const next = plan.layers[i + 1]?.inputNorm ?? plan.finalNorm;
+    [a, residual] = skipNorm(down, afterAttn, next);
+  });
+  // After the last layer, `a` is the final-normed hidden state.
+  const headTable = plan.lmHead ? table(plan.lmHead, 'lm_head.weight') : embed;
+  const headSource = plan.lmHead ?? plan.embed;
+  if (p.options.head === 'exact')
+    return g.op('Gemm', [a, headTable.asFloat(headTable.stored)], { transB: { i: 1 } });
+  return q8Head(p, a, headSource, headTable);
+}
+
+/**
+ * logits from an 8-bit blockwise copy of the head (MatMulNBits bits 8, accuracy_level 4), with the top
+ * Q8_HEAD_CANDIDATES re-scored against the exact rows: a few hundred KB read per token instead of the
+ * whole float table, and greedy / top-k choices are those of the exact head.
+ */
+function q8Head(
+  p: DecoderParts,
+  final: string,
+  source: TensorInfo,
+  exact: { stored: string; asFloat: (v: string) => string },
+): string {
+  const { g, i64s } = p;
+  const { vocabSize: vocab, hiddenSize: hidden } = p.plan.dims;
+  const blocks = Math.ceil(hidden / Q8_HEAD_BLOCK);
+  const codes = p.weight('lm_head.q8.weight', 'uint8', [vocab, blocks, Q8_HEAD_BLOCK], {
+    kind: 'head-q8',
+    part: 'codes',
+    tensor: source,
+    blockSize: Q8_HEAD_BLOCK,
+  });
+  const scales = p.weight('lm_head.q8.scales', 'float32', [vocab * blocks], {
+    kind: 'head-q8',
+    part: 'scales',
+    tensor: source,
+    blockSize: Q8_HEAD_BLOCK,
+  });
+  const approx = g.op(
+    'MatMulNBits',
+    [final, codes, scales],
+    {
+      K: { i: hidden },
+      N: { i: vocab },
+      bits: { i: 8 },
+      block_size: { i: Q8_HEAD_BLOCK },
+      accuracy_level: { i: 4 },
+    },
+    MS,
+  );
+  const k = Math.min(Q8_HEAD_CANDIDATES, vocab);
+  const [, top] = g.node('TopK', [approx, i64s([k])], 2, {
+    axis: { i: -1 },
+    largest: { i: 1 },
+    sorted: { i: 0 },
+  });
+  const rows = exact.asFloat(g.op('Gather', [exact.stored, top]));
+  const rescored = g.op('Reshape', [
+    g.op('MatMul', [rows, g.op('Unsqueeze', [final, i64s([2])])]),
+    i64s([0, k]),
+  ]);
+  return g.op('ScatterElements', [approx, top, rescored], { axis: { i: 1 } });
+}
+
+/** cos/sin of every position up to max_position_embeddings, [positions, headDim/2], as the reference computes them. */
+function rotaryCache(p: DecoderParts) {
+  const { ropeTheta, headDim: hd, maxPositions } = p.plan.dims;
+  const inv = ropeInverseFrequencies(ropeTheta, hd);
+  const cos: number[] = new Array(maxPositions * inv.length);
+  const sin: number[] = new Array(maxPositions * inv.length);
+  for (let pos = 0; pos < maxPositions; pos++) {
+    for (let i = 0; i < inv.length; i++) {
+      const angle = Math.fround(Math.fround(pos) * inv[i]);
+      cos[pos * inv.length + i] = Math.fround(Math.cos(angle));
+      sin[pos * inv.length + i] = Math.fround(Math.sin(angle));
+    }
+  }
+  return {
+    cos: p.g.constant('float32', [maxPositions, inv.length], cos, 'rotary.cos_cache'),
+    sin: p.g.constant('float32', [maxPositions, inv.length], sin, 'rotary.sin_cache'),
+  };
+}
