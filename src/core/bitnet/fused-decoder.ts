@@ -24,7 +24,7 @@ export const Q8_HEAD_CANDIDATES = 64;
 export const Q8_HEAD_BLOCK = 32;
 
 export function buildFusedLayers(p: DecoderParts): string {
-  const { g, plan, f32, i64s, floatWeight } = p;
+  const { g, plan, i64s, floatWeight } = p;
   const { dims } = plan;
   const H = dims.numHeads;
   const KV = dims.numKvHeads;
