@@ -107,7 +107,8 @@ function syntheticTensors(opts: SyntheticOptions): SafetensorsTensorSpec[] {
       ...proj('q_proj'),
       ...proj('k_proj'),
       ...proj('v_proj'),
-      layerNorm('self_attn.attn_sub_norm', h),
+      // It normalises the concatenated heads (docs/spec.md §2): not hidden wide when config.json sets head_dim.
+      layerNorm('self_attn.attn_sub_norm', dims.numHeads * dims.headDim),
       ...proj('o_proj'),
       layerNorm('post_attention_layernorm', h),
       ...proj('gate_proj'),
