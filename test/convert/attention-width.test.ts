@@ -70,7 +70,11 @@ async function convert(dir: string, weights: WeightFormat, out: string) {
 
 describe('attn_sub_norm width (docs/spec.md §2)', () => {
   it('converts a checkpoint whose heads are narrower than hidden, and onnxruntime agrees with the reference', async () => {
-    const { config, tensors } = syntheticCheckpoint({ dims: NARROW, variant: 'packed-autobitlinear', seed: 5 });
+    const { config, tensors } = syntheticCheckpoint({
+      dims: NARROW,
+      variant: 'packed-autobitlinear',
+      seed: 5,
+    });
     expect(config.head_dim).toBe(8);
     const norm = tensors.find((t) => t.name === 'model.layers.0.self_attn.attn_sub_norm.weight');
     expect(norm?.shape).toEqual([NARROW.numHeads * NARROW.headDim]);
@@ -90,7 +94,9 @@ describe('attn_sub_norm width (docs/spec.md §2)', () => {
     // The same tensor from a model whose heads do span hidden: [64] where [32] belongs.
     const wide = syntheticCheckpoint({ dims: TINY_DIMS, variant: 'packed-autobitlinear', seed: 5 });
     const name = 'model.layers.1.self_attn.attn_sub_norm.weight';
-    const tensors = narrow.tensors.map((t) => (t.name === name ? wide.tensors.find((w) => w.name === name)! : t));
+    const tensors = narrow.tensors.map((t) =>
+      t.name === name ? wide.tensors.find((w) => w.name === name)! : t,
+    );
     const dir = await writeCheckpoint('hidden-wide-norm', narrow.config, tensors);
 
     await expect(convert(dir, 'fp32', 'hidden-wide-norm')).rejects.toThrow(

@@ -35,7 +35,7 @@ function bf16Values(bytes: Uint8Array): number[] {
 
 const byName = (tensors: SafetensorsTensorSpec[]) => new Map(tensors.map((t) => [t.name, t]));
 
-describe('syntheticCheckpoint: 2B-4T layout (BITNET.md §3), without generating data', () => {
+describe('syntheticCheckpoint: 2B-4T layout (docs/spec.md §3), without generating data', () => {
   const { config, tensors } = syntheticCheckpoint({
     dims: BITNET_2B_4T_DIMS,
     variant: 'packed-autobitlinear',

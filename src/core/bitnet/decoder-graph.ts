@@ -38,7 +38,7 @@ const ELEMENT_BYTES: Record<ElemType, number> = {
 /** Most negative float32: masked scores vanish in softmax without producing NaN on fully masked rows. */
 const MASK_VALUE = -3.4028234663852886e38;
 
-/** Naming follows Optimum / transformers.js / onnxruntime-genai decoders (BITNET.md §4). */
+/** Naming follows Optimum / transformers.js / onnxruntime-genai decoders (docs/spec.md §4). */
 export const IO_NAMES = {
   inputIds: 'input_ids',
   attentionMask: 'attention_mask',
@@ -51,7 +51,7 @@ export const IO_NAMES = {
 };
 
 /**
- * Builds the BitNet b1.58 decoder of BITNET.md §2 with a KV cache, in opset 17 standard operators.
+ * Builds the BitNet b1.58 decoder of docs/spec.md §2 with a KV cache, in opset 17 standard operators.
  * Activations stay 2-D ([tokens, features]) between attention blocks so every projection is one Gemm.
  */
 export function buildDecoderGraph(

@@ -1,5 +1,5 @@
 /**
- * How the converted model stores and multiplies its ternary weights (BITNET.md §4–5).
+ * How the converted model stores and multiplies its ternary weights (docs/spec.md §4–5).
  * - fp32: ternary values as float32, one Gemm per projection (the original tool's output, made exact).
  * - int8: ternary int8 weights and MatMulInteger on the quantised activations: standard ONNX, exact.
  * - int2: com.microsoft MatMulNBits, 2 bits per weight; `exact` picks accuracy_level 0 (float arithmetic,
