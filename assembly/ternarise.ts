@@ -1,4 +1,4 @@
-// Absmean ternarisation of bf16 master weights (BITNET.md §1, "online"):
+// Absmean ternarisation of bf16 master weights (docs/spec.md §1, "online"):
 //   t = clamp(roundHalfEven(fround(w * c)), -1, 1), zero always +0, NaN treated as 0.
 // With x = fround(w * c) that is exactly t = +1 if x > 0.5, -1 if x < -0.5, else 0: ties at ±0.5 round
 // to the even 0, everything past them rounds to ±1 or beyond and is clamped. The comparison form also

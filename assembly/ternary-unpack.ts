@@ -1,4 +1,4 @@
-// Row-block unpacking of transformers-packed ternary weights (BITNET.md §1). Every byte holds four
+// Row-block unpacking of transformers-packed ternary weights (docs/spec.md §1). Every byte holds four
 // 2-bit codes; `shift` (= 2 * block) selects the one of the block being unpacked. Codes 0, 1, 2 mean
 // -1, 0, +1. Code 3 never occurs in valid data, so every unpacker reports whether it saw one and the
 // JavaScript side turns that into an error: the check rides along with the load it needs anyway.

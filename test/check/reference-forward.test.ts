@@ -375,7 +375,7 @@ describe('referenceForward', () => {
 });
 
 describe('layer wiring', () => {
-  it('follows BITNET.md §2 step by step for a single token', () => {
+  it('follows docs/spec.md §2 step by step for a single token', () => {
     // With one token, softmax over one key is 1, so each query head outputs the value of its kv head.
     const d = DIMS;
     const w = makeWeights(d, 9);

@@ -12,7 +12,7 @@ const IMPLEMENTATIONS: [string, () => Promise<Kernels>][] = [
   ['wasm-scalar', () => loadNodeKernels('scalar')],
 ];
 
-/** BITNET.md §1: packed [2, 2] and the rows of its unpacked [8, 2] matrix. */
+/** docs/spec.md §1: packed [2, 2] and the rows of its unpacked [8, 2] matrix. */
 const CHECK_PACKED = new Uint8Array([0b10100001, 0b00011000, 0b10010000, 0b00001010]);
 const CHECK_ROWS = [
   [0, -1],
@@ -40,7 +40,7 @@ describe.each(IMPLEMENTATIONS)('%s kernels', (expectedName, create) => {
   });
 
   describe('ternary unpacking', () => {
-    it('unpacks the BITNET.md check vector: block b gives rows bR..bR+R-1', () => {
+    it('unpacks the docs/spec.md check vector: block b gives rows bR..bR+R-1', () => {
       for (const unpack of [k.unpackTernaryF32.bind(k), k.unpackTernaryI8.bind(k)]) {
         const rows: number[][] = [];
         for (let block = 0; block < 4; block++) {

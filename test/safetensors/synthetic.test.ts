@@ -35,7 +35,7 @@ function bf16Values(bytes: Uint8Array): number[] {
 
 const byName = (tensors: SafetensorsTensorSpec[]) => new Map(tensors.map((t) => [t.name, t]));
 
-describe('syntheticCheckpoint: 2B-4T layout (BITNET.md §3), without generating data', () => {
+describe('syntheticCheckpoint: 2B-4T layout (docs/spec.md §3), without generating data', () => {
   const { config, tensors } = syntheticCheckpoint({
     dims: BITNET_2B_4T_DIMS,
     variant: 'packed-autobitlinear',
@@ -68,6 +68,9 @@ describe('syntheticCheckpoint: 2B-4T layout (BITNET.md §3), without generating 
       .filter((x) => !x.name.endsWith('.weight_scale'))
       .reduce((n, x) => n + (x.dtype === 'U8' ? 4 * x.byteLength : x.byteLength / 2), 0);
     expect(parameters).toBe(2_412_820_480);
+    // docs/spec.md §3: the ternary share follows from the layer shapes (not the 2,085,355,520 once quoted).
+    const ternary = tensors.filter((x) => x.dtype === 'U8').reduce((n, x) => n + 4 * x.byteLength, 0);
+    expect(ternary).toBe(2_084_044_800);
     const fileSize = encodeSafetensorsHeader(tensors).length + tensors.reduce((n, x) => n + x.byteLength, 0);
     // Same data bytes as the released 1,178,623,988-byte file; only the JSON header's spelling differs.
     expect(Math.abs(fileSize - 1_178_623_988)).toBeLessThan(8192);

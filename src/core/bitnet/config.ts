@@ -147,7 +147,7 @@ function readDims(cfg: Json, file: string): Partial<BitNetDims> {
   return dims;
 }
 
-/** The variant follows from the config and the dtype of the projection weights (BITNET.md §1). */
+/** The variant follows from the config and the dtype of the projection weights (docs/spec.md §1). */
 export function detectVariant(quant: QuantConfig, projectionDtype: string): QuantVariant {
   if (projectionDtype === 'U8')
     return quant.linearClass === 'autobitlinear' ? 'packed-autobitlinear' : 'packed-bitlinear';

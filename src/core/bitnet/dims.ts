@@ -1,4 +1,4 @@
-/** The numbers that fix a BitNet b1.58 decoder's shape and arithmetic (BITNET.md §2–3). */
+/** The numbers that fix a BitNet b1.58 decoder's shape and arithmetic (docs/spec.md §2–3). */
 export interface BitNetDims {
   hiddenSize: number;
   intermediateSize: number;
@@ -14,7 +14,7 @@ export interface BitNetDims {
 }
 
 /**
- * How a projection's integer accumulator becomes its output (BITNET.md §1):
+ * How a projection's integer accumulator becomes its output (docs/spec.md §1):
  * - 'multiply' (autobitlinear/offline): y = acc · scale / s
  * - 'divide'   (legacy bitlinear packed, and bf16 master weights quantised online with scale = c):
  *              y = acc / (s · scale)

@@ -1,5 +1,5 @@
 /**
- * Deterministic synthetic BitNet b1.58 checkpoints (BITNET.md §1, §3) for tests, the browser sample
+ * Deterministic synthetic BitNet b1.58 checkpoints (docs/spec.md §1, §3) for tests, the browser sample
  * and the benchmark. Every tensor is generated in fixed-size chunks inside its `fill`, from a PRNG
  * seeded by (seed, tensor name), so a 2B-4T-sized checkpoint streams in a few MiB of memory and the
  * same options always give the same bytes.
@@ -29,7 +29,7 @@ export interface SyntheticCheckpoint {
   tensors: SafetensorsTensorSpec[];
 }
 
-/** microsoft/bitnet-b1.58-2B-4T (BITNET.md §3). */
+/** microsoft/bitnet-b1.58-2B-4T (docs/spec.md §3). */
 export const BITNET_2B_4T_DIMS: BitNetDims = {
   hiddenSize: 2560,
   intermediateSize: 6912,
@@ -107,7 +107,8 @@ function syntheticTensors(opts: SyntheticOptions): SafetensorsTensorSpec[] {
       ...proj('q_proj'),
       ...proj('k_proj'),
       ...proj('v_proj'),
-      layerNorm('self_attn.attn_sub_norm', h),
+      // It normalises the concatenated heads (docs/spec.md §2): not hidden wide when config.json sets head_dim.
+      layerNorm('self_attn.attn_sub_norm', dims.numHeads * dims.headDim),
       ...proj('o_proj'),
       layerNorm('post_attention_layernorm', h),
       ...proj('gate_proj'),

@@ -1,5 +1,5 @@
 /**
- * An independent reference forward pass of a BitNet b1.58 decoder, written from BITNET.md §2 and kept
+ * An independent reference forward pass of a BitNet b1.58 decoder, written from docs/spec.md §2 and kept
  * deliberately plain: the converted ONNX model's logits are checked against it, so it must not share
  * code with the graph builder. Arithmetic is float32 (see reference-math.ts for the exact rules).
  *

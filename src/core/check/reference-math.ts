@@ -1,5 +1,5 @@
 /**
- * Float32 building blocks of the reference forward pass (BITNET.md §2).
+ * Float32 building blocks of the reference forward pass (docs/spec.md §2).
  *
  * The converted ONNX graph computes in float32, so every elementary operation here is rounded to
  * float32 with Math.fround: the reference then differs from a correct graph only by summation order
@@ -56,7 +56,7 @@ export function activationScale(x: Float32Array, start: number, n: number): numb
 /**
  * Quantises x[start, start + n) with scale s into out[outStart, outStart + n). Returns the smallest
  * distance of any x·s to a rounding boundary (k + ½): where that is tiny, a correct implementation that
- * differs in the last float32 bit upstream may round the other way (BITNET.md §2, "Exactness").
+ * differs in the last float32 bit upstream may round the other way (docs/spec.md §2, "Exactness").
  */
 function quantizeInto(
   x: Float32Array,
@@ -76,7 +76,7 @@ function quantizeInto(
   return margin;
 }
 
-/** Per-token absmax int8 quantisation of one activation vector (BITNET.md §2, BitLinear). */
+/** Per-token absmax int8 quantisation of one activation vector (docs/spec.md §2, BitLinear). */
 export function quantizeActivations(x: Float32Array): { xq: Int8Array; s: number } {
   const s = activationScale(x, 0, x.length);
   const xq = new Int8Array(x.length);
@@ -108,7 +108,7 @@ export function quantizeRows(x: Float32Array, rows: number, n: number): Quantize
 
 /**
  * Turns an exact integer accumulator into the projection's float32 output. acc is exactly
- * representable in float32 (|acc| ≤ 127 · in < 2²⁴, BITNET.md §2), so no rounding hides in it.
+ * representable in float32 (|acc| ≤ 127 · in < 2²⁴, docs/spec.md §2), so no rounding hides in it.
  */
 export function dequantize(acc: number, s: number, scale: number, rule: ScaleRule): number {
   return rule === 'multiply' ? f32(f32(acc * scale) / s) : f32(acc / f32(s * scale));
@@ -143,7 +143,7 @@ export function ternaryProject(
   return y;
 }
 
-/** BitLinear (BITNET.md §2) of x [rows, in] with a ternary [out, in] projection. */
+/** BitLinear (docs/spec.md §2) of x [rows, in] with a ternary [out, in] projection. */
 export function bitLinear(
   x: Float32Array,
   rows: number,

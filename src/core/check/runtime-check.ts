@@ -36,7 +36,7 @@ export function comparisonPasses(c: LogitComparison): boolean {
 
 /**
  * The bound for a probe at full width against the reference. There, hundreds of thousands of activations
- * are rounded per prompt and some always sit within float32 noise of a tie (BITNET.md §2), so two correct
+ * are rounded per prompt and some always sit within float32 noise of a tie (docs/spec.md §2), so two correct
  * implementations disagree on a few int8 values and the logits drift by up to a few percent. What this
  * bound still catches are real conversion errors (wrong packing, scale rule, RoPE, head), which move
  * logits by their own size. The strict bound above is proven on the test fixtures.

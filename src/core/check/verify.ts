@@ -140,7 +140,7 @@ const PROMPT_CANDIDATES = 16;
 /**
  * Chooses the check prompt before onnxruntime runs: the first candidate whose reference computation meets
  * no activation within CLEAR_MARGIN of a rounding tie (else the one with the widest margin). At a near-tie
- * either rounding is correct (BITNET.md §2), and one flipped int8 value can move a tiny model's logits by
+ * either rounding is correct (docs/spec.md §2), and one flipped int8 value can move a tiny model's logits by
  * more than the tolerance, so such a prompt cannot tell a right graph from a wrong one.
  */
 function pickPrompt(

@@ -1,5 +1,5 @@
 /**
- * A model folder other tools load as it is (issue 4; BITNET.md §4):
+ * A model folder other tools load as it is (issue 4; docs/spec.md §4):
  *
  *   config.json              what transformers.js reads: a `llama` decoder with BitNet's real dimensions
  *   generation_config.json   bos / eos (the input's, when it has one)
@@ -12,7 +12,7 @@
  * Everything is written into one OutputTarget and committed only after every model passed its checks.
  *
  * Why `llama`: transformers.js has no `bitnet` model type. Its decoder loop only needs the I/O names
- * (BITNET.md §4) and the config fields that size the KV cache; the arithmetic lives in the graph. The
+ * (docs/spec.md §4) and the config fields that size the KV cache; the arithmetic lives in the graph. The
  * original config is kept under `bitnet2onnx` so nothing is lost.
  */
 import type { ParsedConfig } from '../bitnet/config.ts';

@@ -147,7 +147,7 @@ export class WeightFiller implements ProjectionReader {
     return packed;
   }
 
-  /** c = 1 / max(mean|W|, 1e-5) in float32 (BITNET.md §1, online quantisation); first pass over W. */
+  /** c = 1 / max(mean|W|, 1e-5) in float32 (docs/spec.md §1, online quantisation); first pass over W. */
   private async onlineScale(p: ProjectionSource): Promise<number> {
     const t = p.weight;
     let sum = 0;

@@ -13,7 +13,7 @@ export interface Kernels {
   readonly name: string;
 
   /**
-   * Unpacks one row block of a transformers-packed ternary tensor (BITNET.md §1): every byte of
+   * Unpacks one row block of a transformers-packed ternary tensor (docs/spec.md §1): every byte of
    * `packed` contributes its 2-bit code at bit position `2 * block`; codes 0,1,2 become -1,0,+1.
    * Returns the values as float32 (length = packed.length). Throws a {@link TernaryCodeError} naming the
    * first byte whose code at this block is 3.
