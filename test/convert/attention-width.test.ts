@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TINY_DIMS } from '../../scripts/make-fixtures.ts';
-import { defaultFormat, type WeightFormat } from '../../src/core/bitnet/format.ts';
+import { defaultFormat, type WeightFormat } from '../../src/core/formats/registry.ts';
 import { syntheticCheckpoint } from '../../src/core/bitnet/synthetic.ts';
 import type { BitNetDims } from '../../src/core/bitnet/dims.ts';
 import type { RuntimeCheckReport } from '../../src/core/check/runtime-check.ts';

@@ -170,7 +170,7 @@ function quantize(
     pinned: (bs) => {
       let value = pinned.get(bs);
       if (value === undefined) {
-        value = pinBlocks(g, f32, i64s, xq, features, bs);
+        value = pinBlocks(g, xq, features, bs);
         pinned.set(bs, value);
       }
       return value;
@@ -182,19 +182,13 @@ function quantize(
  * [T, K] → [T, blocks · bs]: K padded with zeros to whole groups of bs − 1, each group followed by one 127
  * (docs/spec.md §7). The pin's weight is the zero point, so it only fixes the block's quantisation scale.
  */
-function pinBlocks(
-  g: GraphBuilder,
-  f32: (v: number) => string,
-  i64s: (v: number[]) => string,
-  xq: string,
-  K: number,
-  bs: number,
-): string {
+export function pinBlocks(g: GraphBuilder, xq: string, K: number, bs: number): string {
+  const i64s = (v: number[]) => g.constant('int64', [v.length], v);
   const per = bs - 1;
   const blocks = Math.ceil(K / per);
   const padded = blocks * per === K ? xq : g.op('Pad', [xq, i64s([0, 0, 0, blocks * per - K])]);
   const grouped = g.op('Reshape', [padded, i64s([-1, blocks, per])]);
-  const withPins = g.op('Pad', [grouped, i64s([0, 0, 0, 0, 0, 1]), f32(127)]);
+  const withPins = g.op('Pad', [grouped, i64s([0, 0, 0, 0, 0, 1]), g.constant('float32', [], [127])]);
   return g.op('Reshape', [withPins, i64s([-1, blocks * bs])]);
 }
 
