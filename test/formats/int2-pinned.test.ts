@@ -105,7 +105,7 @@ afterAll(() => undefined);
 
 describe('pinned blocks make MatMulNBits 2-bit products exact (docs/spec.md §7)', () => {
   it.each([16, 32, 64, 128])(
-    'block %i: pinned equals the integer product everywhere; plain does not',
+    'block %i: pinned equals the integer product everywhere; plain does not (except block 16)',
     async (bs) => {
       const exact = integerProduct();
       const pinned = await runProduct(bs, true);
@@ -117,8 +117,10 @@ describe('pinned blocks make MatMulNBits 2-bit products exact (docs/spec.md §7)
         if (plain[i] !== exact[i]) plainOff++;
       }
       expect(pinnedOff).toBe(0);
-      // Without pins the per-block re-quantisation changes the values: most outputs move.
-      expect(plainOff).toBeGreaterThan(exact.length / 2);
+      // Without pins the per-block re-quantisation changes the values: most outputs move. (onnxruntime
+      // 1.30 runs block 16 through its float path, which is exact either way.)
+      if (bs === 16) expect(plainOff).toBe(0);
+      else expect(plainOff).toBeGreaterThan(exact.length / 2);
     },
   );
 
