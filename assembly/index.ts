@@ -4,7 +4,8 @@
 // constant, so each build contains only one of the two.
 
 import { absSumBf16Scalar, absSumBf16Simd, bf16ToF32Scalar, bf16ToF32Simd } from './bf16';
-import { packNBits2Scalar, packNBits2Simd } from './pack-nbits';
+import { packNBits2PinnedScalar, packNBits2PinnedSimd, packNBits2Scalar, packNBits2Simd } from './pack-nbits';
+import { quantizeQ8Scalar, quantizeQ8Simd } from './quantize-q8';
 import {
   ternariseBf16F32Scalar,
   ternariseBf16F32Simd,
@@ -85,4 +86,23 @@ export function transposedTernaryI8(src: usize, rows: usize, cols: usize, dst: u
 export function packNBits2(src: usize, rows: usize, K: usize, blockSize: usize, dst: usize): u32 {
   if (ASC_FEATURE_SIMD) return packNBits2Simd(src, rows, K, blockSize, dst);
   return packNBits2Scalar(src, rows, K, blockSize, dst);
+}
+
+/** int8 [rows, K] → MatMulNBits bits=2 bytes in the pinned layout; returns 1 if a value was outside -1..1. */
+export function packNBits2Pinned(src: usize, rows: usize, K: usize, blockSize: usize, dst: usize): u32 {
+  if (ASC_FEATURE_SIMD) return packNBits2PinnedSimd(src, rows, K, blockSize, dst);
+  return packNBits2PinnedScalar(src, rows, K, blockSize, dst);
+}
+
+/** float32 [rows, K] → q8 codes [rows, blocks, blockSize] and scales [rows · blocks]. */
+export function quantizeQ8(
+  src: usize,
+  rows: usize,
+  K: usize,
+  blockSize: usize,
+  codes: usize,
+  scales: usize,
+): void {
+  if (ASC_FEATURE_SIMD) quantizeQ8Simd(src, rows, K, blockSize, codes, scales);
+  else quantizeQ8Scalar(src, rows, K, blockSize, codes, scales);
 }

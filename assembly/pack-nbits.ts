@@ -110,3 +110,78 @@ function packQuads(values: v128): v128 {
   const pairs = v128.or(codes, i32x4.shr_u(codes, 6));
   return v128.or(v128.and(pairs, i32x4.splat(0x0f)), v128.and(i32x4.shr_u(pairs, 12), i32x4.splat(0xf0)));
 }
+
+// Pinned layout (docs/spec.md §7): block b of a row holds source values b·(bs − 1) … b·(bs − 1) + bs − 2 in
+// its first bs − 1 slots and the zero code in its last slot (the pin's weight); K is padded with zeros to
+// whole blocks of bs − 1 values. Output row bytes: ceil(K / (bs − 1)) · bs / 4.
+
+/** Code of slot `slot` of pinned block `b` (the zero code for the pin's slot and for padding). */
+function pinnedCodeAt(row: usize, b: usize, slot: usize, K: usize, per: usize): u32 {
+  return slot < per ? codeAt(row, b * per + slot, K) : ZERO_CODE;
+}
+
+/** One pinned block from its values, scalar; returns 1 on a value outside -1..1. */
+function packPinnedBlockScalar(row: usize, b: usize, K: usize, bs: usize, out: usize): u32 {
+  const per = bs - 1;
+  let bad: u32 = 0;
+  for (let slot: usize = 0; slot < bs; slot += 4) {
+    let byte: u32 = 0;
+    for (let j: usize = 0; j < 4; j++) {
+      const s = slot + j;
+      if (s < per && b * per + s < K) bad |= <u32>(<u32>(<i32>load<i8>(row + b * per + s) + 1) > 2);
+      byte |= pinnedCodeAt(row, b, s, K, per) << ((<u32>j) << 1);
+    }
+    store<u8>(out + (slot >> 2), byte);
+  }
+  return bad;
+}
+
+export function packNBits2PinnedScalar(src: usize, rows: usize, K: usize, bs: usize, dst: usize): u32 {
+  const per = bs - 1;
+  const blocks = (K + per - 1) / per;
+  const rowBytes = blocks * (bs >> 2);
+  let bad: u32 = 0;
+  for (let n: usize = 0; n < rows; n++) {
+    for (let b: usize = 0; b < blocks; b++) {
+      bad |= packPinnedBlockScalar(src + n * K, b, K, bs, dst + n * rowBytes + b * (bs >> 2));
+    }
+  }
+  return bad;
+}
+
+/**
+ * SIMD twin: a block whose bs source bytes lie inside the row (b·(bs − 1) + bs ≤ K) is packed 16 values
+ * at a time from an unaligned load, then its last slot is overwritten with the zero code; the other
+ * blocks (the row's tail) go through the scalar body. bs is a multiple of 16 here.
+ */
+export function packNBits2PinnedSimd(src: usize, rows: usize, K: usize, bs: usize, dst: usize): u32 {
+  if (bs & 15) return packNBits2PinnedScalar(src, rows, K, bs, dst);
+  const per = bs - 1;
+  const blocks = (K + per - 1) / per;
+  const blockBytes = bs >> 2;
+  const rowBytes = blocks * blockBytes;
+  let bad = i8x16.splat(0);
+  let badTail: u32 = 0;
+  for (let n: usize = 0; n < rows; n++) {
+    const row = src + n * K;
+    for (let b: usize = 0; b < blocks; b++) {
+      const out = dst + n * rowBytes + b * blockBytes;
+      const from = row + b * per;
+      if (b * per + bs > K) {
+        badTail |= packPinnedBlockScalar(row, b, K, bs, out);
+        continue;
+      }
+      for (let s: usize = 0; s < bs; s += 16) {
+        const v = v128.load(from + s);
+        bad = v128.or(bad, nonTernary(v));
+        const q = packQuads(v);
+        const narrow = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(q, q), i16x8.narrow_i32x4_u(q, q));
+        v128.store32_lane(out + (s >> 2), narrow, 0);
+      }
+      // The last slot belongs to the pin: zero code at bits 6..7 of the block's last byte.
+      const last = out + blockBytes - 1;
+      store<u8>(last, ((<u32>load<u8>(last)) & 0x3f) | (ZERO_CODE << 6));
+    }
+  }
+  return (v128.any_true(bad) ? 1 : 0) | badTail;
+}

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { float32Tensor } from '../../src/core/check/decoder-session.ts';
 import { pinBlocks } from '../../src/core/bitnet/decoder-graph.ts';
-import { packPinned, pinnedBlocks } from '../../src/core/formats/int2.ts';
+import { pinnedBlocks } from '../../src/core/formats/int2.ts';
 import type { Kernels } from '../../src/core/kernels/kernels.ts';
 import { GraphBuilder } from '../../src/core/onnx/graph.ts';
 import { planLayout } from '../../src/core/onnx/layout.ts';
@@ -57,7 +57,7 @@ async function runProduct(bs: number, pinned: boolean): Promise<Float32Array> {
   const x = g.input('x', 'float32', ['T', K]);
   const blocks = pinned ? pinnedBlocks(K, bs) : Math.ceil(K / bs);
   const codes = pinned
-    ? packPinned(kernels, ternary, N, K, bs).slice()
+    ? kernels.packNBits2Pinned(ternary, N, K, bs).slice()
     : kernels.packNBits2(ternary, N, K, bs).slice();
   const w = g.weight({ name: 'w', type: 'uint8', dims: [N, blocks, bs / 4], byteLength: codes.byteLength });
   const scales = g.weight({
@@ -127,7 +127,7 @@ describe('pinned blocks make MatMulNBits 2-bit products exact (docs/spec.md §7)
   it('lays value k of a row at block k / (bs − 1), slot k % (bs − 1); pins and padding carry weight 0', () => {
     const bs = 16;
     const row = Int8Array.from({ length: 20 }, (_, k) => ((k % 3) - 1) as number);
-    const codes = packPinned(kernels, row, 1, 20, bs);
+    const codes = kernels.packNBits2Pinned(row, 1, 20, bs);
     const code = (slot: number) => (codes[slot >> 2] >> (2 * (slot & 3))) & 3;
     expect(pinnedBlocks(20, bs)).toBe(2);
     for (let k = 0; k < 20; k++) expect(code(Math.floor(k / 15) * 16 + (k % 15))).toBe(row[k] + 2);

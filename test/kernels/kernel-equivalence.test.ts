@@ -140,6 +140,51 @@ describe.each(['simd', 'scalar'] as const)('wasm-%s matches the reference', (bui
     }
   });
 
+  it('packNBits2Pinned over shapes and block sizes (docs/spec.md §7)', () => {
+    const next = rng(19);
+    for (const rows of [0, 1, 2, 5]) {
+      for (const K of [0, 1, 3, 15, 16, 31, 127, 128, 254, 255, 300, 2560]) {
+        const ternary = randomTernary(next, rows * K);
+        for (const blockSize of [4, 16, 32, 64, 128]) {
+          expect(
+            firstDifference(
+              k.packNBits2Pinned(ternary, rows, K, blockSize),
+              reference.packNBits2Pinned(ternary, rows, K, blockSize),
+            ),
+          ).toBe('none');
+        }
+      }
+    }
+    // A value outside -1..1 is reported, wherever the SIMD or the scalar path meets it.
+    for (const at of [0, 126, 127, 200, 299]) {
+      const ternary = randomTernary(next, 300);
+      ternary[at] = 2;
+      expect(errorOf(() => k.packNBits2Pinned(ternary, 1, 300, 128))).toEqual(
+        errorOf(() => reference.packNBits2Pinned(ternary, 1, 300, 128)),
+      );
+    }
+  });
+
+  it('quantizeQ8 over shapes, block sizes and all-zero blocks', () => {
+    const next = rng(29);
+    for (const rows of [0, 1, 3]) {
+      for (const K of [0, 1, 15, 16, 32, 33, 100, 2560]) {
+        const values = Float32Array.from({ length: rows * K }, () => ((next() % 20001) - 10000) / 997);
+        if (values.length > 40) values.fill(0, 0, 40);
+        for (const blockSize of [4, 16, 32, 64]) {
+          const a = k.quantizeQ8(values, rows, K, blockSize);
+          const codes = a.codes.slice();
+          const scales = a.scales.slice();
+          const b = reference.quantizeQ8(values, rows, K, blockSize);
+          expect(firstDifference(codes, b.codes)).toBe('none');
+          expect(firstDifference(new Uint8Array(scales.buffer), new Uint8Array(b.scales.buffer))).toBe(
+            'none',
+          );
+        }
+      }
+    }
+  });
+
   it('packNBits2 reports the same value outside -1..1', () => {
     const next = rng(10);
     for (let trial = 0; trial < 200; trial++) {

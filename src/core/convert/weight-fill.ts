@@ -6,7 +6,6 @@ import type { ProjectionSource } from '../bitnet/model-plan.ts';
 import { asBytes, type Emit, type ProjectionReader, type WeightRole } from '../formats/format.ts';
 import { formatModule } from '../formats/registry.ts';
 import { bf16BytesToF16Into, f16BitsToF32, f32ToF16Into } from './half.ts';
-import { quantizeRowsQ8 } from './head-q8.ts';
 
 export type { Emit } from '../formats/format.ts';
 
@@ -113,7 +112,7 @@ export class WeightFiller implements ProjectionReader {
     await emit(asBytes(values));
   }
 
-  /** The head's 8-bit blockwise copy, whole rows per window (docs/spec.md §7). */
+  /** The head's 8-bit blockwise copy (Kernels.quantizeQ8), whole rows per window. */
   private async fillHeadQ8(
     t: TensorInfo,
     part: 'codes' | 'scales',
@@ -125,7 +124,7 @@ export class WeightFiller implements ProjectionReader {
       t,
       async (bytes) => {
         const values = this.toF32(bytes, t.dtype);
-        const q = quantizeRowsQ8(values, values.length / hidden, hidden, blockSize);
+        const q = this.kernels.quantizeQ8(values, values.length / hidden, hidden, blockSize);
         await emit(part === 'codes' ? q.codes : asBytes(q.scales));
       },
       hidden * ELEMENT_BYTES[t.dtype],

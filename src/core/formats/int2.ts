@@ -1,6 +1,5 @@
 import { throwIfAborted } from '../errors.ts';
 import type { ProjectionSource } from '../bitnet/model-plan.ts';
-import type { Kernels } from '../kernels/kernels.ts';
 import {
   asBytes,
   inFeatures,
@@ -78,7 +77,7 @@ async function fillPinnedCodes(
     for (let block = 0; block < 4; block++) {
       throwIfAborted(reader.signal);
       const rows = reader.kernels.unpackTernaryI8(packed, block);
-      await emit(packPinned(reader.kernels, rows, out / 4, inp, bs));
+      await emit(reader.kernels.packNBits2Pinned(rows, out / 4, inp, bs));
     }
     return;
   }
@@ -87,33 +86,8 @@ async function fillPinnedCodes(
   for (let r = 0; r < out; r += step) {
     throwIfAborted(reader.signal);
     const end = Math.min(out, r + step);
-    await emit(packPinned(reader.kernels, ternary.subarray(r * inp, end * inp), end - r, inp, bs));
+    await emit(reader.kernels.packNBits2Pinned(ternary.subarray(r * inp, end * inp), end - r, inp, bs));
   }
-}
-
-/**
- * Ternary rows [rows, K] → MatMulNBits codes of the pinned layout: value k goes to block k / (bs − 1),
- * slot k % (bs − 1); each block's last slot (the pin's) and the padding get weight 0 (the zero point).
- */
-export function packPinned(
-  kernels: Kernels,
-  ternary: Int8Array,
-  rows: number,
-  K: number,
-  bs: number,
-): Uint8Array {
-  const per = bs - 1;
-  const blocks = pinnedBlocks(K, bs);
-  const spread = new Int8Array(rows * blocks * bs);
-  for (let r = 0; r < rows; r++) {
-    const from = r * K;
-    const to = r * blocks * bs;
-    for (let b = 0; b < blocks; b++) {
-      const start = b * per;
-      spread.set(ternary.subarray(from + start, from + Math.min(K, start + per)), to + b * bs);
-    }
-  }
-  return kernels.packNBits2(spread, rows, blocks * bs, bs);
 }
 
 async function fillOnes(count: number, emit: (b: Uint8Array) => Promise<void>): Promise<void> {

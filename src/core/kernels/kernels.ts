@@ -62,6 +62,43 @@ export interface Kernels {
    * (onnxruntime wants a power of two ≥ 16). Throws a RangeError naming the first value outside -1..1.
    */
   packNBits2(ternary: Int8Array, rows: number, K: number, blockSize: number): Uint8Array;
+
+  /**
+   * {@link packNBits2} in the pinned layout of docs/spec.md §7: value k of a row goes to block
+   * k / (blockSize − 1), slot k % (blockSize − 1); each block's last slot (the pin's) and the padding get
+   * code 2 (zero). Returns uint8 [rows, ceil(K / (blockSize − 1)), blockSize / 4].
+   */
+  packNBits2Pinned(ternary: Int8Array, rows: number, K: number, blockSize: number): Uint8Array;
+
+  /**
+   * The q8 head's blockwise codes (docs/spec.md §7): float32 [rows, K] in blocks of blockSize along K;
+   * scale = fround(max|w| / 127), code = 128 + roundHalfEven(fround(w / scale)); an all-zero block has
+   * scale 0 and codes 128; K is padded to whole blocks with code 128.
+   */
+  quantizeQ8(values: Float32Array, rows: number, K: number, blockSize: number): Q8Blocks;
+}
+
+export interface Q8Blocks {
+  /** uint8 [rows, ceil(K / blockSize), blockSize]. */
+  codes: Uint8Array;
+  /** float32 [rows · ceil(K / blockSize)]. */
+  scales: Float32Array;
+}
+
+export function checkQuantizeQ8Args(values: Float32Array, rows: number, K: number, blockSize: number): void {
+  checkCount('rows', rows);
+  checkCount('K', K);
+  if (values.length !== rows * K) {
+    throw new RangeError(`matrix [${rows}, ${K}] needs ${rows * K} values, got ${values.length}`);
+  }
+  if (!Number.isInteger(blockSize) || blockSize < 4 || blockSize % 4 !== 0) {
+    throw new RangeError(`block size must be a positive multiple of 4, got ${blockSize}`);
+  }
+}
+
+/** Bytes of one packed row of {@link Kernels.packNBits2Pinned}. */
+export function pinnedRowBytes(K: number, blockSize: number): number {
+  return Math.ceil(K / (blockSize - 1)) * (blockSize / 4);
 }
 
 /**

@@ -2,13 +2,16 @@ import {
   checkBf16Bytes,
   checkBlock,
   checkPackNBits2Args,
+  checkQuantizeQ8Args,
   checkTransposeArgs,
   firstCode3InColumns,
   hasCode3,
   nBits2RowBytes,
   nonTernaryError,
+  pinnedRowBytes,
   TernaryCodeError,
   type Kernels,
+  type Q8Blocks,
 } from './kernels.ts';
 
 /**
@@ -28,6 +31,8 @@ export function createReferenceKernels(): Kernels {
     ternariseBf16I8: (bytes, c) => Int8Array.from(ternarise(bytes, c)),
     transposedTernaryI8,
     packNBits2,
+    packNBits2Pinned,
+    quantizeQ8,
   };
 }
 
@@ -109,6 +114,46 @@ function transposedTernaryI8(packed: Uint8Array, R: number, cols: number, k0: nu
     }
   }
   return out;
+}
+
+function packNBits2Pinned(ternary: Int8Array, rows: number, K: number, blockSize: number): Uint8Array {
+  checkPackNBits2Args(ternary, rows, K, blockSize);
+  if (ternary.some((t) => t < -1 || t > 1)) throw nonTernaryError(ternary);
+  const per = blockSize - 1;
+  const rowBytes = pinnedRowBytes(K, blockSize);
+  const out = new Uint8Array(rows * rowBytes);
+  for (let n = 0; n < rows; n++) {
+    for (let slot = 0; slot < rowBytes * 4; slot++) {
+      const b = Math.floor(slot / blockSize);
+      const inBlock = slot % blockSize;
+      const k = b * per + inBlock;
+      const code = inBlock < per && k < K ? ternary[n * K + k] + 2 : 2;
+      out[n * rowBytes + (slot >> 2)] |= code << (2 * (slot & 3));
+    }
+  }
+  return out;
+}
+
+function quantizeQ8(values: Float32Array, rows: number, K: number, blockSize: number): Q8Blocks {
+  checkQuantizeQ8Args(values, rows, K, blockSize);
+  const blocks = Math.ceil(K / blockSize);
+  const codes = new Uint8Array(rows * blocks * blockSize).fill(128);
+  const scales = new Float32Array(rows * blocks);
+  for (let r = 0; r < rows; r++) {
+    for (let b = 0; b < blocks; b++) {
+      const from = r * K + b * blockSize;
+      const to = r * K + Math.min(K, (b + 1) * blockSize);
+      let max = 0;
+      for (let i = from; i < to; i++) max = Math.max(max, Math.abs(values[i]));
+      const scale = Math.fround(max / 127);
+      scales[r * blocks + b] = scale;
+      if (scale === 0) continue;
+      const out = (r * blocks + b) * blockSize;
+      for (let i = from; i < to; i++)
+        codes[out + i - from] = 128 + roundHalfEven(Math.fround(values[i] / scale));
+    }
+  }
+  return { codes, scales };
 }
 
 function packNBits2(ternary: Int8Array, rows: number, K: number, blockSize: number): Uint8Array {

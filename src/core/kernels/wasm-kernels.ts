@@ -2,13 +2,16 @@ import {
   checkBf16Bytes,
   checkBlock,
   checkPackNBits2Args,
+  checkQuantizeQ8Args,
   checkTransposeArgs,
   firstCode3At,
   firstCode3InColumns,
   nBits2RowBytes,
   nonTernaryError,
+  pinnedRowBytes,
   TernaryCodeError,
   type Kernels,
+  type Q8Blocks,
 } from './kernels.ts';
 
 /**
@@ -29,6 +32,8 @@ interface KernelExports {
   ternariseBf16I8(src: number, count: number, c: number, dst: number): void;
   transposedTernaryI8(src: number, rows: number, cols: number, dst: number): number;
   packNBits2(src: number, rows: number, K: number, blockSize: number, dst: number): number;
+  packNBits2Pinned(src: number, rows: number, K: number, blockSize: number, dst: number): number;
+  quantizeQ8(src: number, rows: number, K: number, blockSize: number, codes: number, scales: number): void;
 }
 
 const EXPORTED_FUNCTIONS = [
@@ -43,6 +48,8 @@ const EXPORTED_FUNCTIONS = [
   'ternariseBf16I8',
   'transposedTernaryI8',
   'packNBits2',
+  'packNBits2Pinned',
+  'quantizeQ8',
 ] as const;
 
 /**
@@ -178,6 +185,31 @@ class WasmKernels implements Kernels {
       throw nonTernaryError(new Int8Array(this.buffer, src, n));
     }
     return new Uint8Array(this.buffer, dst, outBytes);
+  }
+
+  packNBits2Pinned(ternary: Int8Array, rows: number, K: number, blockSize: number): Uint8Array {
+    checkPackNBits2Args(ternary, rows, K, blockSize);
+    const outBytes = rows * pinnedRowBytes(K, blockSize);
+    const n = ternary.length;
+    const { src, dst } = this.place(new Uint8Array(ternary.buffer, ternary.byteOffset, n), outBytes);
+    if (this.x.packNBits2Pinned(src, rows, K, blockSize, dst)) {
+      throw nonTernaryError(new Int8Array(this.buffer, src, n));
+    }
+    return new Uint8Array(this.buffer, dst, outBytes);
+  }
+
+  quantizeQ8(values: Float32Array, rows: number, K: number, blockSize: number): Q8Blocks {
+    checkQuantizeQ8Args(values, rows, K, blockSize);
+    const blocks = Math.ceil(K / blockSize);
+    const codeBytes = rows * blocks * blockSize;
+    const scalesAt = align16(codeBytes);
+    const input = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    const { src, dst } = this.place(input, scalesAt + rows * blocks * 4);
+    this.x.quantizeQ8(src, rows, K, blockSize, dst, dst + scalesAt);
+    return {
+      codes: new Uint8Array(this.buffer, dst, codeBytes),
+      scales: new Float32Array(this.buffer, dst + scalesAt, rows * blocks),
+    };
   }
 
   private get buffer(): ArrayBuffer {
