@@ -139,9 +139,26 @@ export function buildFusedLayers(p: DecoderParts): string {
   // After the last layer, `a` is the final-normed hidden state.
   const headTable = plan.lmHead ? table(plan.lmHead, 'lm_head.weight') : embed;
   const headSource = plan.lmHead ?? plan.embed;
-  if (p.options.head === 'exact')
-    return g.op('Gemm', [a, headTable.asFloat(headTable.stored)], { transB: { i: 1 } });
+  if (p.options.head === 'exact') return exactHead(p, a, headTable);
   return q8Head(p, a, headSource, headTable);
+}
+
+/**
+ * logits = final · tableᵀ in float32. The table reaches the Gemm through a Reshape to its own shape: for
+ * tables above onnxruntime's 1 GiB constant-folding limit (the 2B-4T head is 1.31 GB) this keeps the
+ * CPU provider from pre-packing a second, reformatted copy at session load, which measured 12–17 s of
+ * load and +1.3 GB of memory for no gain at one token per step (the product reads the table once either
+ * way). The Reshape output aliases the table; no bytes are copied per run.
+ */
+function exactHead(
+  p: DecoderParts,
+  final: string,
+  table: { stored: string; asFloat: (v: string) => string },
+): string {
+  const { g, i64s } = p;
+  const { vocabSize, hiddenSize } = p.plan.dims;
+  const unpacked = g.op('Reshape', [table.stored, i64s([vocabSize, hiddenSize])]);
+  return g.op('Gemm', [final, table.asFloat(unpacked)], { transB: { i: 1 } });
 }
 
 /**
