@@ -12,7 +12,6 @@ import type {
   Problem,
   ProgressEvent,
   RuntimeCheckReport,
-  WeightFormat,
 } from '../worker/api.ts';
 import { ProgressMeter, type ProgressView } from './progress-meter.ts';
 import type { ConverterClient } from './worker-bridge.ts';
@@ -46,16 +45,16 @@ const BUSY: readonly Phase[] = ['inspecting', 'converting', 'cancelling'];
 
 /**
  * The format preselected for a model too large to check whole in a tab (its check runs on a probe):
- * int8, the compact format onnxruntime-web's WASM backend runs faster. That backend dequantises int2's
- * MatMulNBits matrices on every call: on the 2B-4T shape, 1 thread, int8 decodes a token in ~1.1 s
- * and int2 in ~5.8 s (bench/browser-2b4t.ts). int8 is also exact, so the in-tab check holds it to the
- * reference, and ~3.5× smaller than fp32. Models checked whole keep fp32: exact, and faster still in WASM.
+ * 2-bit weights with the q8 head, the one compact choice whose 2B-4T model (≈ 1.6 GB: 2-bit weights, an
+ * 8-bit head and the float16 table it re-scores from) fits onnxruntime-web's 4 GiB heap with room to
+ * run. Both parts are exact where it matters (pinned 2-bit products; greedy and top-k choices of the
+ * head). Models checked whole keep fp32: exact, and runs in every ONNX runtime.
  */
-export const PROBE_CHECKED_FORMAT: WeightFormat = 'int8';
+export const PROBE_CHECKED_FORMAT: FormatChoice = { weights: 'int2', head: 'q8' };
 
 /** The format preselected when a model is loaded, until the person picks one. */
 export function defaultFormatFor(summary: ModelSummary): FormatChoice {
-  return { weights: summary.runtimeCheck.mode === 'probe' ? PROBE_CHECKED_FORMAT : 'fp32' };
+  return summary.runtimeCheck.mode === 'probe' ? PROBE_CHECKED_FORMAT : { weights: 'fp32' };
 }
 
 export class AppState {

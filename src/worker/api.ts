@@ -8,7 +8,15 @@ import type { EmbedStorage, FormatOptions, HeadMode, WeightFormat } from '../cor
 import type { RuntimeCheckReport } from '../core/check/runtime-check.ts';
 import type { ProgressEvent } from '../core/convert/progress.ts';
 
-export type { EmbedStorage, FormatOptions, HeadMode, ProgressEvent, QuantVariant, RuntimeCheckReport, WeightFormat };
+export type {
+  EmbedStorage,
+  FormatOptions,
+  HeadMode,
+  ProgressEvent,
+  QuantVariant,
+  RuntimeCheckReport,
+  WeightFormat,
+};
 
 /** The output format a person picks; anything left out takes the engine's default for the weights. */
 export interface FormatChoice {
@@ -53,8 +61,10 @@ export interface ModelSummary {
   usedTensorCount: number;
   /** Bytes of tensor data in the checkpoint files. */
   inputBytes: number;
-  /** Planned outputs per weight format, each file with the exact size the writer will produce. */
+  /** Planned outputs per weight format (exact head), each file with the exact size the writer will produce. */
   outputs: Record<WeightFormat, OutputFile[]>;
+  /** The same for the compact formats with the q8 head. */
+  outputsQ8Head: Partial<Record<WeightFormat, OutputFile[]>>;
   /** Files copied unchanged into the output folder (config.json, tokenizer files). */
   copied: string[];
   /** Things the user should know (defaults assumed, tensors ignored). */

@@ -86,8 +86,7 @@ export class ConverterService implements ConverterApi {
       const kernels = await loadKernels();
       emit({ status: 'log', level: 'info', message: `kernels: ${kernels.name}` });
       const input = browserInputFiles(files);
-      if (options.destination.kind === 'opfs')
-        await checkStorageRoom(input, format.weights, options.external);
+      if (options.destination.kind === 'opfs') await checkStorageRoom(input, format, options.external);
       const target = await this.createTarget(options.destination);
       const check = options.runtimeCheck
         ? runtimeCheck(

@@ -3,7 +3,7 @@
  * front that it will not fit than to fail at 80 %. The latest run's outputs count as free, since a
  * successful conversion replaces them.
  */
-import type { WeightFormat } from '../core/formats/registry.ts';
+import type { FormatOptions } from '../core/formats/registry.ts';
 import { inspectModel } from '../core/convert/convert.ts';
 import type { InputFiles } from '../core/io/bytes.ts';
 import { entriesOf } from '../platform/browser/fs-handles.ts';
@@ -16,13 +16,13 @@ const HEADROOM_BYTES = 1e9;
 
 export async function checkStorageRoom(
   input: InputFiles,
-  weights: WeightFormat,
+  format: FormatOptions,
   external: 'auto' | 'always' | 'never',
 ): Promise<void> {
   const estimate = await globalThis.navigator?.storage?.estimate?.();
   if (!estimate?.quota) return;
   const { plan } = await inspectModel(input);
-  const needed = plannedOutputs(plan, weights, external).reduce((n, f) => n + f.bytes, 0);
+  const needed = plannedOutputs(plan, format, external).reduce((n, f) => n + f.bytes, 0);
   const free = estimate.quota - (estimate.usage ?? 0) + (await storedOutputBytes());
   if (needed + Math.min(HEADROOM_BYTES, needed) > free) {
     const gb = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(1)} GB` : `${Math.ceil(n / 1e6)} MB`);

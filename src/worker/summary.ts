@@ -2,7 +2,7 @@
  * Turns what the engine learned from the headers into the summary the page shows before converting:
  * the original tool's architecture table, tensor counts and the size of every planned output.
  */
-import { defaultFormat, type WeightFormat } from '../core/formats/registry.ts';
+import { defaultFormat, FORMAT_IDS, formatModule, type FormatOptions } from '../core/formats/registry.ts';
 import { usedTensorNames, type ModelPlan } from '../core/bitnet/model-plan.ts';
 import { PROBE_LAYERS, PROBE_VOCAB, referenceParams } from '../core/check/probe.ts';
 import { REFERENCE_PARAM_LIMIT } from '../core/check/verify.ts';
@@ -12,8 +12,6 @@ import type { ModelSummary, OutputFile } from './api.ts';
 import { copiedFileNames } from './copy-through.ts';
 import { modelFileFor } from './model-file.ts';
 
-const FORMATS: WeightFormat[] = ['fp32', 'int8', 'int2'];
-
 export function summarise(
   inspected: InspectedModel,
   inputFiles: string[],
@@ -22,8 +20,14 @@ export function summarise(
   const { checkpoint, plan } = inspected;
   const d = plan.dims;
   const outputs = Object.fromEntries(
-    FORMATS.map((f) => [f, plannedOutputs(plan, f, external)]),
+    FORMAT_IDS.map((f) => [f, plannedOutputs(plan, defaultFormat(f), external)]),
   ) as ModelSummary['outputs'];
+  const outputsQ8Head = Object.fromEntries(
+    FORMAT_IDS.filter((f) => formatModule(f).graphStyle === 'onnxruntime').map((f) => [
+      f,
+      plannedOutputs(plan, defaultFormat(f, 'q8'), external),
+    ]),
+  );
   return {
     inputFiles,
     checkpointFiles: checkpoint.files,
@@ -42,6 +46,7 @@ export function summarise(
     usedTensorCount: usedTensorNames(plan).size,
     inputBytes: checkpoint.totalBytes,
     outputs,
+    outputsQ8Head,
     copied: copiedFileNames(inputFiles),
     notes: [...plan.notes],
     runtimeCheck: runtimeCheckMode(plan),
@@ -51,15 +56,10 @@ export function summarise(
 /** Every file the writer will produce for this format, with its exact size, planned without writing. */
 export function plannedOutputs(
   plan: ModelPlan,
-  weights: WeightFormat,
+  format: FormatOptions,
   external: 'auto' | 'always' | 'never',
 ): OutputFile[] {
-  return planDecoderFiles({
-    plan,
-    format: defaultFormat(weights),
-    modelFile: modelFileFor(weights),
-    external,
-  });
+  return planDecoderFiles({ plan, format, modelFile: modelFileFor(format.weights), external });
 }
 
 /** Mirrors the engine's own choice (core/check/verify.ts), so the page can say up front what will happen. */

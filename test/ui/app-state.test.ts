@@ -187,18 +187,18 @@ describe('AppState', () => {
     expect(app.format.weights).toBe('fp32');
   });
 
-  it('preselects int8, the faster compact format in onnxruntime-web, for a model checked on a probe', async () => {
+  it('preselects 2-bit with the q8 head, the compact choice that fits the tab, for a model checked on a probe', async () => {
     expect(defaultFormatFor(SUMMARY)).toEqual({ weights: 'fp32' });
-    expect(defaultFormatFor(PROBED)).toEqual({ weights: 'int8' });
+    expect(defaultFormatFor(PROBED)).toEqual({ weights: 'int2', head: 'q8' });
 
     const { app, converter } = setup();
     const loading = app.load({ label: 'big/', files });
     converter.inspections[0].reply.resolve({ ok: true, summary: PROBED });
     await loading;
-    expect(app.format).toEqual({ weights: 'int8' });
+    expect(app.format).toEqual({ weights: 'int2', head: 'q8' });
     void app.convert();
     expect(converter.conversions[0].options).toMatchObject({
-      format: { weights: 'int8' },
+      format: { weights: 'int2', head: 'q8' },
       runtimeCheck: true,
     });
   });
@@ -211,15 +211,15 @@ describe('AppState', () => {
       await loading;
     };
     await load(PROBED);
-    expect(app.format.weights).toBe('int8');
+    expect(app.format.weights).toBe('int2');
     await load(SUMMARY);
     expect(app.format.weights).toBe('fp32');
 
-    app.setFormat({ weights: 'int2' });
+    app.setFormat({ weights: 'int8' });
     await load(PROBED);
-    expect(app.format.weights).toBe('int2');
+    expect(app.format.weights).toBe('int8');
     await load(SUMMARY);
-    expect(app.format.weights).toBe('int2');
+    expect(app.format.weights).toBe('int8');
   });
 
   it('deletes stored outputs and returns to ready', async () => {

@@ -79,6 +79,10 @@ export const SUMMARY: ModelSummary = {
     int8: [{ name: 'model_int8.onnx', bytes: 3_400_000 }],
     int2: [{ name: 'model_q2.onnx', bytes: 1_500_000 }],
   },
+  outputsQ8Head: {
+    int8: [{ name: 'model_int8.onnx', bytes: 3_100_000 }],
+    int2: [{ name: 'model_q2.onnx', bytes: 1_200_000 }],
+  },
   copied: ['config.json'],
   notes: [],
   runtimeCheck: { mode: 'full' },

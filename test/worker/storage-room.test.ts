@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { syntheticCheckpoint } from '../../src/core/bitnet/synthetic.ts';
 import { browserInputFiles } from '../../src/platform/browser/input-files.ts';
+import { defaultFormat } from '../../src/core/formats/registry.ts';
 import { describeProblem } from '../../src/worker/problems.ts';
 import { checkStorageRoom } from '../../src/worker/storage-room.ts';
 import { safetensorsBytes } from '../../scripts/make-fixtures.ts';
@@ -29,12 +30,16 @@ afterEach(() => vi.unstubAllGlobals());
 describe('checkStorageRoom', () => {
   it('lets a conversion that fits start', async () => {
     withQuota(10e9, 1e9);
-    await expect(checkStorageRoom(await sampleInput(), 'fp32', 'auto')).resolves.toBeUndefined();
+    await expect(
+      checkStorageRoom(await sampleInput(), defaultFormat('fp32'), 'auto'),
+    ).resolves.toBeUndefined();
   });
 
   it('stops one that cannot fit before any work, saying what to do', async () => {
     withQuota(20e6, 15e6);
-    const error = await checkStorageRoom(await sampleInput(), 'fp32', 'auto').catch((e: unknown) => e);
+    const error = await checkStorageRoom(await sampleInput(), defaultFormat('fp32'), 'auto').catch(
+      (e: unknown) => e,
+    );
     const problem = describeProblem(error);
     expect(problem.kind).toBe('environment');
     expect(problem.message).toMatch(
@@ -45,6 +50,8 @@ describe('checkStorageRoom', () => {
 
   it('says nothing where the browser gives no estimate', async () => {
     vi.stubGlobal('navigator', {});
-    await expect(checkStorageRoom(await sampleInput(), 'fp32', 'auto')).resolves.toBeUndefined();
+    await expect(
+      checkStorageRoom(await sampleInput(), defaultFormat('fp32'), 'auto'),
+    ).resolves.toBeUndefined();
   });
 });
