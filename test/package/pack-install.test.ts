@@ -99,6 +99,38 @@ describe('the npm package', () => {
     expect(files.filter((f) => /cuda|tensorrt/i.test(f))).toEqual([]);
   });
 
+  it('the README’s install line (scripts on, ONNXRUNTIME_NODE_INSTALL=skip) installs with no CUDA download', () => {
+    const other = path.join(root, 'scripts-on');
+    mkdirSync(other);
+    npm(['init', '-y'], other);
+    const r = spawnSync(
+      'npm',
+      ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts'],
+      {
+        cwd: other,
+        encoding: 'utf8',
+        env: { ...cleanEnv(), ONNXRUNTIME_NODE_INSTALL: 'skip' },
+        timeout: 600_000,
+      },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    // The install script did run (and stopped at the flag): the control that scripts were on.
+    expect(r.stdout).toMatch(/onnxruntime-node@[\d.]+ postinstall/);
+    const bin = path.join(
+      other,
+      `node_modules/onnxruntime-node/bin/napi-v6/${process.platform}/${process.arch}`,
+    );
+    expect(readdirSync(bin).filter((f) => /cuda|tensorrt/i.test(f))).toEqual([]);
+    const version = spawnSync(
+      process.execPath,
+      [path.join(other, 'node_modules/bitnet2onnx/bin/bitnet2onnx.js'), '--version'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(version.status, version.stderr).toBe(0);
+  });
+
   it('npx bitnet2onnx converts a fixture to the same bytes as the clone’s CLI, checks included', () => {
     const fromPackage = path.join(root, 'out-package/model.onnx');
     const fromClone = path.join(root, 'out-clone/model.onnx');
