@@ -4,11 +4,11 @@
  * checks without one request leaving the server's origin; Ctrl+C stops it cleanly.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { networkInterfaces } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { pageCsp } from '../../src/platform/node/static-server.ts';
 import { CLI } from '../helpers/cli.ts';
 import { DIST, openApp, requireBuiltApp, waitForPhase, watchContext } from './app-harness.ts';
@@ -19,24 +19,30 @@ let url: string;
 let stderr = '';
 let browser: Browser;
 
-/** Starts `bitnet2onnx app --port 0` and resolves with the URL it prints. */
-function startApp(): Promise<string> {
-  child = spawn(process.execPath, [CLI, 'app', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stderr!.on('data', (d) => (stderr += d));
+/** Starts `bitnet2onnx app --port 0 …` and resolves with the process and the URL it prints. */
+function startApp(
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ child: ChildProcess; url: string }> {
+  const proc = spawn(process.execPath, [CLI, 'app', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  });
+  proc.stderr!.on('data', (d) => (stderr += d));
   return new Promise((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (d) => {
+    proc.stdout!.on('data', (d) => {
       out += d;
       const m = out.match(/ at (http:\/\/\S+\/) /);
-      if (m) resolve(m[1]);
+      if (m) resolve({ child: proc, url: m[1] });
     });
-    child.on('exit', (code) => reject(new Error(`app exited with ${code}: ${stderr}`)));
+    proc.on('exit', (code) => reject(new Error(`app exited with ${code}: ${stderr}`)));
   });
 }
 
 beforeAll(async () => {
   requireBuiltApp();
-  url = await startApp();
+  ({ child, url } = await startApp());
   browser = await launchChromium();
 });
 
@@ -98,6 +104,31 @@ describe('bitnet2onnx app', () => {
     expect(watch.foreign).toEqual([]);
     expect(watch.cspViolations).toEqual([]);
     expect(watch.errors).toEqual([]);
+  });
+
+  it('--open hands the URL to the desktop opener', async () => {
+    const bin = mkdtempSync(path.join(tmpdir(), 'bitnet2onnx-opener-'));
+    const opened = path.join(bin, 'opened.txt');
+    try {
+      // Stand-ins for xdg-open (Linux) and open (macOS) that record what they were asked to open.
+      for (const name of ['xdg-open', 'open']) {
+        writeFileSync(path.join(bin, name), `#!/bin/sh\necho "$1" > '${opened}'\n`);
+        chmodSync(path.join(bin, name), 0o755);
+      }
+      const other = await startApp(['--open'], { ...process.env, PATH: `${bin}:${process.env.PATH}` });
+      try {
+        await vi.waitFor(() => expect(readFileSync(opened, 'utf8').trim()).toBe(other.url), {
+          timeout: 60_000,
+          interval: 100,
+        });
+      } finally {
+        const exited = new Promise((resolve) => other.child.once('exit', resolve));
+        other.child.kill('SIGINT');
+        expect(await exited).toBe(0);
+      }
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
   });
 
   it('stops on SIGINT with exit code 0', async () => {
