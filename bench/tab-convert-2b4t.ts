@@ -20,7 +20,7 @@ import {
   watchContext,
 } from '../test/browser/app-harness.ts';
 import { launchChromium } from '../test/browser/chromium.ts';
-import { serveStatic } from '../test/browser/static-server.ts';
+import { serveStatic } from '../src/platform/node/static-server.ts';
 import { sampleBrowser } from './lib/chromium-processes.ts';
 
 const { values } = parseArgs({

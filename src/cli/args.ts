@@ -34,6 +34,7 @@ const FORMAT_HELP = FORMAT_IDS.map(
 export const HELP = `bitnet2onnx — convert a BitNet b1.58 checkpoint (.safetensors) to ONNX (opset 17)
 
 Usage:
+  bitnet2onnx app [--port <n>] [--open]   serve the web app on http://127.0.0.1 (see app --help)
   bitnet2onnx --input <model.safetensors | model.safetensors.index.json | model dir> --output <out/model.onnx> [options]
   bitnet2onnx --input <…> --output-dir <out/folder> [--format fp32,int8,int2] [options]
 
@@ -62,12 +63,13 @@ ${FORMAT_HELP}
                               load larger inline models — and always below the 2 GiB protobuf limit)
       --no-check            skip the onnxruntime check (structural validation still runs)
   -h, --help                show this help
+      --version             print the version
 
 Exit code 0 only when the model was written and passed its checks; on any failure nothing is left behind.`;
 
 export class UsageError extends Error {}
 
-export function parseCli(argv: string[]): CliOptions | 'help' {
+export function parseCli(argv: string[]): CliOptions | 'help' | 'version' {
   let values;
   try {
     ({ values } = parseArgs({
@@ -86,6 +88,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
         'external-data': { type: 'string', default: 'auto' },
         'no-check': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', default: false },
       },
       strict: true,
       allowPositionals: false,
@@ -94,6 +97,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
     throw new UsageError((e as Error).message);
   }
   if (values.help) return 'help';
+  if (values.version) return 'version';
   if (!values.input) throw new UsageError('missing --input (the .safetensors file, index or model folder)');
   const outputDir = values['output-dir'];
   if (values.output && outputDir) throw new UsageError('give either --output or --output-dir, not both');
@@ -150,4 +154,47 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
     external,
     notes,
   };
+}
+
+export const APP_HELP = `bitnet2onnx app — serve the bitnet2onnx web app from this installation
+
+Usage:
+  bitnet2onnx app [--port <n>] [--open]
+
+Serves the built web app on http://127.0.0.1 only (nothing is reachable from other machines), with the
+page's Content-Security-Policy also sent as a header. The page converts in the browser tab; nothing is
+uploaded. Stop with Ctrl+C.
+
+Options:
+      --port <n>            port to listen on (default 4173; 0 picks a free one)
+      --open                open the page in the default browser
+  -h, --help                show this help`;
+
+export interface AppOptions {
+  port: number;
+  open: boolean;
+}
+
+export function parseAppCli(argv: string[]): AppOptions | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string', default: '4173' },
+        open: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (values.help) return 'help';
+  const port = Number(values.port);
+  if (!/^\d+$/.test(values.port) || port > 65535) {
+    throw new UsageError(`bad --port ${values.port}: expected a number from 0 to 65535`);
+  }
+  return { port, open: values.open };
 }

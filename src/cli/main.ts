@@ -17,9 +17,12 @@ import {
 import { openNodeSession } from '../runtime/ort-node.ts';
 import { HELP, parseCli, UsageError, type CliOptions } from './args.ts';
 import { ProgressBar } from './progress-bar.ts';
+import { appCommand } from './serve-app.ts';
+import { packageVersion } from './version.ts';
 
 export async function main(argv: string[]): Promise<number> {
-  let options: CliOptions | 'help';
+  if (argv[0] === 'app') return appCommand(argv.slice(1));
+  let options: CliOptions | 'help' | 'version';
   try {
     options = parseCli(argv);
   } catch (e) {
@@ -29,6 +32,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (options === 'help') {
     console.log(HELP);
+    return 0;
+  }
+  if (options === 'version') {
+    console.log(packageVersion());
     return 0;
   }
   for (const note of options.notes) console.error(`note: ${note}`);

@@ -16,6 +16,7 @@ import {
   type FixtureName,
 } from '../../scripts/make-fixtures.ts';
 import type { BitNetDims } from '../../src/core/bitnet/dims.ts';
+import { serveStatic, type StaticServer } from '../../src/platform/node/static-server.ts';
 import { runCli } from '../helpers/cli.ts';
 import { writeSafetensorsFile } from '../helpers/synthetic-files.ts';
 import {
@@ -33,7 +34,6 @@ import {
   type Watch,
 } from './app-harness.ts';
 import { launchChromium, type Browser } from './chromium.ts';
-import { serveStatic, type StaticServer } from './static-server.ts';
 
 /** Big enough that converting takes seconds in the tab (≈ 420 MB of float32 out), for cancel and speed. */
 const BIG_DIMS: BitNetDims = {
@@ -77,7 +77,7 @@ beforeAll(async () => {
     variant: 'packed-autobitlinear',
     seed: 7,
   });
-  server = await serveStatic(DIST, { mount: '/tools/bitnet2onnx/', csp: CSP });
+  server = await serveStatic(DIST, { mount: '/tools/bitnet2onnx/', csp: CSP, record: true });
   browser = await launchChromium({ downloads: path.join(root, 'downloads') });
   watch = await watchContext(browser.context, server.origin);
 });
@@ -415,7 +415,7 @@ describe('web app (built, in Chromium)', () => {
 describe('offline', () => {
   it('reloads and converts the sample with the server gone (service worker)', async () => {
     // A server of its own, shut down before the reload: a real outage, not only an emulated one.
-    const own = await serveStatic(DIST, { mount: '/bitnet2onnx/', csp: CSP });
+    const own = await serveStatic(DIST, { mount: '/bitnet2onnx/', csp: CSP, record: true });
     const offlineBrowser = await launchChromium();
     try {
       const offlineWatch = await watchContext(offlineBrowser.context, own.origin);

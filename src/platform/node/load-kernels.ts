@@ -6,7 +6,10 @@ import { createWasmKernels } from '../../core/kernels/wasm-kernels.ts';
 
 export type KernelBuild = 'simd' | 'scalar';
 
-/** Where `npm run build:wasm` writes the kernels, relative to this file (src/platform/node). */
+/**
+ * Where `npm run build:wasm` writes the kernels, relative to this file (src/platform/node). The builds are
+ * committed and shipped in the package, so a clone or an install converts without a build step.
+ */
 const DEFAULT_BUILD_DIR = new URL('../../../assembly/build/', import.meta.url);
 
 /**
@@ -25,7 +28,8 @@ export async function loadNodeKernels(
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new Error(
-        `WASM kernels not built: ${fileURLToPath(file)} is missing. Run \`npm run build:wasm\` first.`,
+        `WASM kernels missing: ${fileURLToPath(file)} (they ship with bitnet2onnx: reinstall the package, ` +
+          'or in a clone restore assembly/build with `git checkout` or `npm run build:wasm`)',
       );
     }
     throw e;
