@@ -38,3 +38,40 @@ export class ConversionAborted extends Error {
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new ConversionAborted();
 }
+
+/**
+ * The machine, not the checkpoint, stands in the way: a path that cannot be written, a full disk, a
+ * permission, kernels or a native library that will not load. The message is one line naming the path,
+ * what happened and what to do (`hint`), so a front end can print it as is or show the two apart.
+ */
+export interface EnvironmentErrorDetails {
+  /** The file or folder concerned, as the user gave it where possible. */
+  path?: string;
+  /** The system's error code (ENOSPC, EACCES, QuotaExceededError…), when there is one. */
+  code?: string;
+  /** What to do about it, as an instruction. */
+  hint: string;
+}
+
+export class EnvironmentError extends Error {
+  readonly details: EnvironmentErrorDetails;
+  /** The message without the hint. */
+  readonly problem: string;
+
+  constructor(problem: string, details: EnvironmentErrorDetails, options?: { cause?: unknown }) {
+    const line =
+      [details.path, problem].filter(Boolean).join(': ') + (details.code ? ` (${details.code})` : '');
+    super(`${line}; ${details.hint}`, options);
+    this.name = 'EnvironmentError';
+    this.details = details;
+    this.problem = line;
+  }
+}
+
+/** The written model was refused by a check (structural validation, the onnxruntime comparison). */
+export class CheckFailedError extends ConversionError {
+  constructor(problem: string, details: ConversionErrorDetails = {}) {
+    super(problem, details);
+    this.name = 'CheckFailedError';
+  }
+}
