@@ -13,7 +13,7 @@ export function loadOrt(): Promise<typeof Ort> {
   loading ??= import('onnxruntime-node').catch((e: unknown) => {
     loading = undefined;
     throw new EnvironmentError(
-      `onnxruntime-node failed to load (${String((e as Error)?.message ?? e).split('\n')[0]})`,
+      `the native library failed to load (${String((e as Error)?.message ?? e).split('\n')[0]})`,
       {
         path: 'onnxruntime-node',
         hint: 'reinstall it (`npm install onnxruntime-node`) for this platform, or run with --no-check to skip the runtime check',
