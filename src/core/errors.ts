@@ -24,7 +24,20 @@ export function formatConversionError(problem: string, d: ConversionErrorDetails
   const parts = [where ? `${where}: ${problem}` : problem];
   if (d.expected !== undefined) parts.push(`expected ${d.expected}`);
   if (d.found !== undefined) parts.push(`found ${d.found}`);
-  return parts.join('; ');
+  return oneLine(parts.join('; '));
+}
+
+/**
+ * Messages quote what they found (a JSON parser's snippet, a name from a file): line breaks become
+ * spaces and other control characters are escaped, so a message is always one printable line.
+ */
+export function oneLine(text: string): string {
+  return text
+    .replace(/\s*[\r\n\u2028\u2029]+\s*/g, ' ')
+    .replace(
+      /[\u0000-\u0008\u000b-\u001f\u007f]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
 }
 
 /** Thrown when the user (or the caller) cancels a conversion through its AbortSignal. */
@@ -59,9 +72,10 @@ export class EnvironmentError extends Error {
   readonly problem: string;
 
   constructor(problem: string, details: EnvironmentErrorDetails, options?: { cause?: unknown }) {
-    const line =
-      [details.path, problem].filter(Boolean).join(': ') + (details.code ? ` (${details.code})` : '');
-    super(`${line}; ${details.hint}`, options);
+    const line = oneLine(
+      [details.path, problem].filter(Boolean).join(': ') + (details.code ? ` (${details.code})` : ''),
+    );
+    super(`${line}; ${oneLine(details.hint)}`, options);
     this.name = 'EnvironmentError';
     this.details = details;
     this.problem = line;
