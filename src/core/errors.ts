@@ -32,12 +32,12 @@ export function formatConversionError(problem: string, d: ConversionErrorDetails
  * spaces and other control characters are escaped, so a message is always one printable line.
  */
 export function oneLine(text: string): string {
-  return text
-    .replace(/\s*[\r\n\u2028\u2029]+\s*/g, ' ')
-    .replace(
-      /[\u0000-\u0008\u000b-\u001f\u007f]/g,
-      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-    );
+  let out = '';
+  for (const ch of text.replace(/\s*[\r\n\u2028\u2029]+\s*/g, ' ')) {
+    const code = ch.charCodeAt(0);
+    out += (code < 0x20 && code !== 0x09) || code === 0x7f ? `\\u${code.toString(16).padStart(4, '0')}` : ch;
+  }
+  return out;
 }
 
 /** Thrown when the user (or the caller) cancels a conversion through its AbortSignal. */
