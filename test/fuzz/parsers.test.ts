@@ -24,7 +24,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeFixtures, type FixtureName } from '../../scripts/make-fixtures.ts';
-import { defaultFormat, type WeightFormat } from '../../src/core/bitnet/format.ts';
+import { defaultFormat, type WeightFormat } from '../../src/core/formats/registry.ts';
 import { convertModel } from '../../src/core/convert/convert.ts';
 import { CheckFailedError, ConversionError } from '../../src/core/errors.ts';
 import type { Kernels } from '../../src/core/kernels/kernels.ts';
