@@ -35,7 +35,7 @@ describe('loading the WASM kernels', () => {
       const err = await loadNodeKernels('scalar', pathToFileURL(dir + '/')).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(EnvironmentError);
       expect((err as Error).message).toMatch(
-        /kernels-scalar\.wasm: WASM kernels not built \(ENOENT\); run `npm run build:wasm`/,
+        /kernels-scalar\.wasm: WASM kernels not built \(ENOENT\); they ship with bitnet2onnx: reinstall the package.*npm run build:wasm/,
       );
     } finally {
       await rm(dir, { recursive: true });
