@@ -25,6 +25,8 @@ export interface CliOptions {
   external: 'auto' | 'always' | 'never';
   /** Things to tell the user about the flags (e.g. a flag that is no longer needed). */
   notes: string[];
+  /** Print the stack trace with an error. */
+  debug: boolean;
 }
 
 const FORMAT_HELP = FORMAT_IDS.map(
@@ -62,10 +64,13 @@ ${FORMAT_HELP}
       --external-data <m>   auto | always | never  (auto: external above 1 GiB — onnxruntime-web cannot
                               load larger inline models — and always below the 2 GiB protobuf limit)
       --no-check            skip the onnxruntime check (structural validation still runs)
+      --debug               print the stack trace with an error message
   -h, --help                show this help
       --version             print the version
 
-Exit code 0 only when the model was written and passed its checks; on any failure nothing is left behind.`;
+Exit codes: 0 written and checked; 1 bad input; 2 bad usage; 3 environment (a path, permission, full
+disk, missing kernels or onnxruntime); 4 the written model failed a check; 130 cancelled; 70 internal
+error (a bug). On any failure nothing is left behind.`;
 
 export class UsageError extends Error {}
 
@@ -87,6 +92,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' | 'version' {
         head: { type: 'string', default: 'exact' },
         'external-data': { type: 'string', default: 'auto' },
         'no-check': { type: 'boolean', default: false },
+        debug: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', default: false },
       },
@@ -153,6 +159,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' | 'version' {
     check: !values['no-check'],
     external,
     notes,
+    debug: values.debug,
   };
 }
 

@@ -1,21 +1,24 @@
 import { readFile } from 'node:fs/promises';
 import path, { basename } from 'node:path';
-import { tmpdir } from 'node:os';
 import { convertModel } from '../core/convert/convert.ts';
 import { convertModelFolder } from '../core/convert/model-folder.ts';
 import type { FormatOptions } from '../core/formats/registry.ts';
 import type { ProgressEvent } from '../core/convert/progress.ts';
-import { ConversionAborted, ConversionError } from '../core/errors.ts';
+import { ConversionAborted } from '../core/errors.ts';
 import { runtimeVerify } from '../core/check/verify.ts';
 import { loadNodeKernels } from '../platform/node/load-kernels.ts';
 import {
+  checkOutputLocation,
   createNodeOutputTarget,
+  createNodeScratchTarget,
   openNodeInput,
   type NodeInputFiles,
   type NodeOutputTarget,
 } from '../platform/node/node-files.ts';
 import { openNodeSession } from '../runtime/ort-node.ts';
 import { HELP, parseCli, UsageError, type CliOptions } from './args.ts';
+import { exitCodeFor, reportError } from './report-error.ts';
+import { fsError } from '../platform/node/fs-errors.ts';
 import { ProgressBar } from './progress-bar.ts';
 import { appCommand } from './serve-app.ts';
 import { packageVersion } from './version.ts';
@@ -82,6 +85,7 @@ async function convert(options: CliOptions): Promise<number> {
   );
   let input: NodeInputFiles | undefined;
   try {
+    await checkOutputLocation(target.outputDir, options.output);
     const kernels = await loadNodeKernels();
     input = await openNodeInput(options.input);
     const configText = options.config ? await readConfig(options.config) : undefined;
@@ -93,8 +97,7 @@ async function convert(options: CliOptions): Promise<number> {
             onProgress,
             signal: abort.signal,
             openSession: (t, modelFile) => openNodeSession((t as NodeOutputTarget).stagedPath(modelFile)),
-            scratchTarget: () =>
-              createNodeOutputTarget(path.join(tmpdir(), `bitnet2onnx-probe-${process.pid}`, 'probe.onnx')),
+            scratchTarget: () => createNodeScratchTarget('probe.onnx'),
           })
         : undefined;
     const common = {
@@ -123,12 +126,8 @@ async function convert(options: CliOptions): Promise<number> {
       console.error('bitnet2onnx: cancelled; nothing was written');
       return 130;
     }
-    if (e instanceof ConversionError) {
-      console.error(`bitnet2onnx: ${e.message}`);
-      return 1;
-    }
-    console.error(`bitnet2onnx: internal error: ${(e as Error).stack ?? String(e)}`);
-    return 70;
+    console.error(reportError(e, options.debug));
+    return exitCodeFor(e);
   } finally {
     await input?.close();
     process.off('SIGINT', onSignal);
@@ -140,9 +139,6 @@ async function readConfig(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (e) {
-    throw new ConversionError(
-      `cannot read config (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
-      { file: path },
-    );
+    throw fsError(e, path, 'read');
   }
 }

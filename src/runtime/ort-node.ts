@@ -1,17 +1,27 @@
+import type * as Ort from 'onnxruntime-node';
 import type { DecoderSession } from '../core/check/decoder-session.ts';
+import { EnvironmentError } from '../core/errors.ts';
 import { adaptSession } from './adapt-session.ts';
 
-type OrtNode = typeof import('onnxruntime-node');
-
-let ortNode: Promise<OrtNode> | undefined;
+let loading: Promise<typeof Ort> | undefined;
 
 /**
- * onnxruntime-node, imported on first use: its native library (tens of MB) is loaded only when a check
- * actually opens a session, never for `--help`, `--version`, `--no-check` or `app`.
+ * onnxruntime-node is a native library: it is loaded on first use (never for --help, --version, app or
+ * --no-check), and a failure to load it is reported as what it is, with what to do.
  */
-function loadOrtNode(): Promise<OrtNode> {
-  ortNode ??= import('onnxruntime-node');
-  return ortNode;
+export function loadOrt(): Promise<typeof Ort> {
+  loading ??= import('onnxruntime-node').catch((e: unknown) => {
+    loading = undefined;
+    throw new EnvironmentError(
+      `the native library failed to load (${String((e as Error)?.message ?? e).split('\n')[0]})`,
+      {
+        path: 'onnxruntime-node',
+        hint: 'reinstall it (`npm install onnxruntime-node`) for this platform, or run with --no-check to skip the runtime check',
+      },
+      { cause: e },
+    );
+  });
+  return loading;
 }
 
 /** The CLI's only door to onnxruntime: a session over a model file on disk (external data beside it). */
@@ -19,7 +29,7 @@ export async function openNodeSession(
   modelPath: string,
   options: { threads?: number } = {},
 ): Promise<DecoderSession> {
-  const ort = await loadOrtNode();
+  const ort = await loadOrt();
   const session = await ort.InferenceSession.create(modelPath, {
     executionProviders: ['cpu'],
     graphOptimizationLevel: 'all',

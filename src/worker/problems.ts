@@ -2,7 +2,7 @@
  * The engine's errors already name the file, the tensor and what was expected. What a person also
  * needs is what to do next; that depends on the kind of problem, recognised here by its wording.
  */
-import { ConversionError } from '../core/errors.ts';
+import { ConversionError, EnvironmentError } from '../core/errors.ts';
 import type { Problem } from './api.ts';
 
 const HINTS: [RegExp, string][] = [
@@ -32,7 +32,6 @@ const HINTS: [RegExp, string][] = [
     /safetensors|header|truncated|shorter than|ended inside/,
     'The file is not a complete safetensors checkpoint: download it again, then pick it here.',
   ],
-  [/out of storage space/, 'Free some disk space, or convert into a folder on a larger drive.'],
   [/cannot read the file/, 'The file changed or moved after it was picked: pick it again.'],
   [
     /shape does not match|unexpected dtype|inconsistent|contradicts|invalid \w+|cannot determine/,
@@ -40,20 +39,10 @@ const HINTS: [RegExp, string][] = [
   ],
 ];
 
-/** Something about the browser or the machine, not the files, stands in the way; with what to do. */
-export class EnvironmentProblem extends Error {
-  constructor(
-    message: string,
-    readonly hint: string,
-  ) {
-    super(message);
-    this.name = 'EnvironmentProblem';
-  }
-}
-
 export function describeProblem(error: unknown): Problem {
-  if (error instanceof EnvironmentProblem)
-    return { kind: 'environment', message: error.message, hint: error.hint };
+  // Something about the browser or the machine, not the files, stands in the way; with what to do.
+  if (error instanceof EnvironmentError)
+    return { kind: 'environment', message: error.problem, hint: error.details.hint };
   if (error instanceof ConversionError) {
     const hint = HINTS.find(([re]) => re.test(error.message))?.[1];
     return {

@@ -4,11 +4,11 @@
  * successful conversion replaces them.
  */
 import type { FormatOptions } from '../core/formats/registry.ts';
+import { EnvironmentError } from '../core/errors.ts';
 import { inspectModel } from '../core/convert/convert.ts';
 import type { InputFiles } from '../core/io/bytes.ts';
 import { entriesOf } from '../platform/browser/fs-handles.ts';
 import { OPFS_OUTPUTS, opfsRoot } from '../platform/browser/opfs.ts';
-import { EnvironmentProblem } from './problems.ts';
 import { plannedOutputs } from './summary.ts';
 
 /** Room for the staging of a probe model and the copied files, on top of the planned outputs. */
@@ -26,9 +26,11 @@ export async function checkStorageRoom(
   const free = estimate.quota - (estimate.usage ?? 0) + (await storedOutputBytes());
   if (needed + Math.min(HEADROOM_BYTES, needed) > free) {
     const gb = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(1)} GB` : `${Math.ceil(n / 1e6)} MB`);
-    throw new EnvironmentProblem(
+    throw new EnvironmentError(
       `not enough browser storage for the output: it needs ${gb(needed)}, this site may use ${gb(free)}`,
-      'Choose “Straight into a folder on this computer”, pick a smaller weight format, or free disk space.',
+      {
+        hint: 'Choose “Straight into a folder on this computer”, pick a smaller weight format, or free disk space.',
+      },
     );
   }
 }

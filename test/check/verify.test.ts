@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import type { ProgressEvent } from '../../src/core/convert/progress.ts';
 import { loadNodeKernels } from '../../src/platform/node/load-kernels.ts';
 import {
   createNodeOutputTarget,
+  createNodeScratchTarget,
   openNodeInput,
   type NodeOutputTarget,
 } from '../../src/platform/node/node-files.ts';
@@ -39,7 +40,7 @@ function skewed(session: DecoderSession, factor: number): DecoderSession {
 
 async function convertWithCheck(
   name: string,
-  opts: { limit?: number; skew?: number; format?: FormatOptions },
+  opts: { limit?: number; skew?: number; format?: FormatOptions; scratch?: () => NodeOutputTarget },
 ) {
   const kernels = await loadNodeKernels();
   const reports: { report: RuntimeCheckReport; scope: string }[] = [];
@@ -63,7 +64,8 @@ async function convertWithCheck(
         const s = await openNodeSession((t as NodeOutputTarget).stagedPath(file));
         return opts.skew ? skewed(s, opts.skew) : s;
       },
-      scratchTarget: () => createNodeOutputTarget(path.join(root, 'scratch', name, 'probe.onnx')),
+      scratchTarget:
+        opts.scratch ?? (() => createNodeOutputTarget(path.join(root, 'scratch', name, 'probe.onnx'))),
     }),
   });
   const result = converting.finally(() => input.close());
@@ -77,6 +79,32 @@ describe('runtime verification', () => {
     expect(reports.map((r) => r.scope)).toEqual(['probe']);
     expect(reports[0].report.full.positions).toBe(8);
     expect(events.some((e) => e.status === 'log' && /runtime check on a probe/.test(e.message))).toBe(true);
+  });
+
+  it('the CLI’s probe scratch folder (in the system temp folder) is gone after the check', async () => {
+    const folders: string[] = [];
+    const made: string[] = [];
+    const { result } = await convertWithCheck('probe-scratch', {
+      limit: 0,
+      scratch: () => {
+        const t = createNodeScratchTarget('probe.onnx');
+        folders.push(t.outputDir);
+        const create = t.create;
+        return {
+          ...t,
+          async create(name) {
+            const sink = await create(name);
+            if (existsSync(t.outputDir)) made.push(t.outputDir);
+            return sink;
+          },
+        };
+      },
+    });
+    await result;
+    expect(folders).toHaveLength(1);
+    expect(folders[0].startsWith(tmpdir())).toBe(true);
+    expect(made).toEqual(folders);
+    expect(existsSync(folders[0])).toBe(false);
   });
 
   it('fails the conversion, leaving nothing, when logits drift from the reference', async () => {

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../bin/bitnet2onnx.js', import.meta.url));
@@ -9,9 +9,20 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs the real CLI in a child process, as a user would; `nodeFlags` go to node itself. */
-export function runCli(args: string[], nodeFlags: string[] = []): CliRun {
-  const r = spawnSync(process.execPath, [...nodeFlags, CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
+/**
+ * Runs the real CLI in a child process, as a user would; `nodeFlags` go to node itself, `options` to
+ * the spawn (environment, user).
+ */
+export function runCli(
+  args: string[],
+  nodeFlags: string[] = [],
+  options: Pick<SpawnSyncOptions, 'env' | 'uid' | 'gid'> = {},
+): CliRun {
+  const r = spawnSync(process.execPath, [...nodeFlags, CLI, ...args], {
+    encoding: 'utf8',
+    timeout: 300_000,
+    ...options,
+  });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

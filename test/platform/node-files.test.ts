@@ -1,8 +1,19 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import {
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  rm,
+  symlink,
+  writeFile,
+  type FileHandle,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ConversionError } from '../../src/core/errors.ts';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ConversionError, EnvironmentError } from '../../src/core/errors.ts';
 import {
   createNodeOutputTarget,
   NodeFileSink,
@@ -272,5 +283,47 @@ describe('createNodeOutputTarget', () => {
     await target.create('model.onnx');
     await expect(target.create('model.onnx')).rejects.toThrow(/created twice/);
     await target.discard();
+  });
+
+  it('a disk that fills up after N bytes: one environment error naming the final path; discard leaves nothing', async () => {
+    // Every FileHandle write goes through this prototype: fail them with ENOSPC once 1 MB is out.
+    const handle = await open(fileURLToPath(import.meta.url), 'r');
+    const proto = Object.getPrototypeOf(handle) as FileHandle;
+    await handle.close();
+    let written = 0;
+    const real = proto.write;
+    const spy = vi.spyOn(proto, 'write').mockImplementation(async function (
+      this: FileHandle,
+      ...args: unknown[]
+    ) {
+      const n = args[2] as number;
+      if (written + n > 1 << 20)
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      written += n;
+      return (real as (...a: unknown[]) => ReturnType<FileHandle['write']>).apply(this, args);
+    } as FileHandle['write']);
+    try {
+      const out = path.join(work, 'new', 'model.onnx');
+      const target = createNodeOutputTarget(out, { bufferBytes: 256 << 10 });
+      const sink = await target.create('model.onnx');
+      let err: unknown;
+      try {
+        for (let i = 0; i < 16; i++) await sink.write(pattern(256 << 10, i));
+        await sink.close();
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(EnvironmentError);
+      expect((err as EnvironmentError).details).toMatchObject({ path: out, code: 'ENOSPC' });
+      expect((err as Error).message).toMatch(
+        /model\.onnx: cannot write: the disk is full \(ENOSPC\); free space/,
+      );
+      expect(written).toBe(1 << 20);
+      await target.discard();
+      // The staging folder and the folder the target made for it are gone; the case folder is as it was.
+      expect(await entries(work)).toEqual([]);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

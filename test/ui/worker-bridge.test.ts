@@ -1,20 +1,31 @@
 import type { Remote } from 'comlink';
 import { describe, expect, it } from 'vitest';
-import { WorkerBridge } from '../../src/ui/worker-bridge.ts';
+import { WorkerBridge, type WorkerLike } from '../../src/ui/worker-bridge.ts';
 import type { ConvertOutcome, ConverterApi, ProgressEvent } from '../../src/worker/api.ts';
 
 /** A stand-in for one worker: `convert` settles when the test says, or never (a worker stuck in WASM). */
-class FakeWorker {
+class FakeWorker implements WorkerLike {
   terminated = false;
   cancelled = 0;
   abandonedRemoved = 0;
   finish?: (o: ConvertOutcome) => void;
   progress?: (e: ProgressEvent) => void;
+  private errorListeners: ((e: Event) => void)[] = [];
 
   constructor(private readonly honoursCancel: boolean) {}
 
   terminate() {
     this.terminated = true;
+  }
+
+  addEventListener(_type: 'error', listener: (e: Event) => void) {
+    this.errorListeners.push(listener);
+  }
+
+  /** What a browser does when the worker script fails to load or throws at top level. */
+  fail(message = '') {
+    const event = Object.assign(new Event('error'), { message });
+    for (const l of this.errorListeners) l(event);
   }
 
   api = {
@@ -38,14 +49,25 @@ class FakeWorker {
   };
 }
 
-function bridgeOver(workers: FakeWorker[], graceMs = 30) {
+/** The grace period is a promise the test resolves itself: no test depends on how fast the clock runs. */
+function bridgeOver(workers: FakeWorker[]) {
   let started = 0;
-  const bridge = new WorkerBridge(() => {
-    const w = workers[started++];
-    return { worker: w, api: w.api as unknown as Remote<ConverterApi> };
-  }, graceMs);
-  return { bridge, started: () => started };
+  let graceOver!: () => void;
+  let graceAsked = 0;
+  const bridge = new WorkerBridge(
+    () => {
+      const w = workers[started++];
+      return { worker: w, api: w.api as unknown as Remote<ConverterApi> };
+    },
+    () => {
+      graceAsked++;
+      return new Promise<void>((resolve) => (graceOver = resolve));
+    },
+  );
+  return { bridge, started: () => started, endGrace: () => graceOver(), graceAsked: () => graceAsked };
 }
+
+const settled = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const options = {
   destination: { kind: 'opfs' as const },
@@ -95,11 +117,17 @@ describe('WorkerBridge', () => {
   it('a worker stuck past the grace period is terminated and a fresh one cleans up', async () => {
     const stuck = new FakeWorker(false);
     const fresh = new FakeWorker(true);
-    const { bridge, started } = bridgeOver([stuck, fresh]);
+    const { bridge, started, endGrace, graceAsked } = bridgeOver([stuck, fresh]);
     const outcome = bridge.convert([], options, () => {});
-    const t0 = Date.now();
-    await bridge.cancel();
-    expect(Date.now() - t0).toBeLessThan(1000);
+    let cancelDone = false;
+    const cancelling = bridge.cancel().then(() => (cancelDone = true));
+    await settled();
+    // Until the grace period is over the worker is given its chance: nothing is terminated.
+    expect(graceAsked()).toBe(1);
+    expect(stuck.terminated).toBe(false);
+    expect(cancelDone).toBe(false);
+    endGrace();
+    await cancelling;
     await expect(outcome).resolves.toEqual({ ok: false, cancelled: true });
     expect(stuck.cancelled).toBe(1);
     expect(stuck.terminated).toBe(true);
@@ -119,5 +147,44 @@ describe('WorkerBridge', () => {
       cancelled: false,
       problem: { kind: 'internal' },
     });
+  });
+
+  it('a worker that fails to start ends inspect with an environment problem, not a hang', async () => {
+    const broken = new FakeWorker(true);
+    broken.api.inspect = () => new Promise(() => {}); // a worker that never answers
+    const healthy = new FakeWorker(true);
+    const { bridge, started } = bridgeOver([broken, healthy]);
+    const outcome = bridge.inspect([]);
+    await settled();
+    broken.fail('Failed to fetch a worker script');
+    await expect(outcome).resolves.toMatchObject({
+      ok: false,
+      problem: {
+        kind: 'environment',
+        message: expect.stringMatching(/conversion worker failed to start.*Failed to fetch a worker script/),
+        hint: expect.stringMatching(/Reload the page/),
+      },
+    });
+    expect(broken.terminated).toBe(true);
+    // The next call starts a fresh worker.
+    await bridge.inspect([]);
+    expect(started()).toBe(2);
+  });
+
+  it('a worker that dies mid-conversion settles the job with a problem and a fresh worker cleans up', async () => {
+    const dying = new FakeWorker(true);
+    const fresh = new FakeWorker(true);
+    const { bridge, started } = bridgeOver([dying, fresh]);
+    const outcome = bridge.convert([], options, () => {});
+    await settled();
+    dying.fail();
+    await expect(outcome).resolves.toMatchObject({
+      ok: false,
+      cancelled: false,
+      problem: { kind: 'environment', message: 'the conversion worker failed to start or stopped' },
+    });
+    expect(dying.terminated).toBe(true);
+    expect(started()).toBe(2);
+    expect(fresh.abandonedRemoved).toBe(1);
   });
 });

@@ -50,6 +50,9 @@ export function scaleRuleOf(variant: QuantVariant): ScaleRule {
   return variant === 'packed-autobitlinear' ? 'multiply' : 'divide';
 }
 
+/** Past this many missing tensors the count stops: the message shows the first few anyway. */
+const MAX_MISSING_COUNTED = 1000;
+
 export function planModel(ckpt: Checkpoint, config: ParsedConfig | undefined, configFile: string): ModelPlan {
   const notes: string[] = [];
   const fileOf = (t: TensorInfo | undefined) => t?.source.name ?? ckpt.files[0];
@@ -85,7 +88,14 @@ export function planModel(ckpt: Checkpoint, config: ParsedConfig | undefined, co
   };
   const finalNorm = want('model.norm.weight');
   const layers: LayerSources[] = [];
+  // A config claiming far more layers than the checkpoint holds (num_hidden_layers 2^53) must be
+  // refused after a few missing layers, not after building a plan for each claimed one.
+  let gaveUp = false;
   for (let i = 0; i < dims.numLayers; i++) {
+    if (missing.length >= MAX_MISSING_COUNTED) {
+      gaveUp = true;
+      break;
+    }
     const p = `model.layers.${i}`;
     const proj = {} as Record<ProjectionName, ProjectionSource>;
     for (const name of PROJECTIONS) {
@@ -116,6 +126,13 @@ export function planModel(ckpt: Checkpoint, config: ParsedConfig | undefined, co
   if (missing.length > 0) {
     const shown =
       missing.slice(0, 8).join(', ') + (missing.length > 8 ? `, … (${missing.length} in all)` : '');
+    if (gaveUp) {
+      throw new ConversionError(`missing ${missing.length} or more tensors: ${shown}`, {
+        file: ckpt.files.join(', '),
+        expected: `the tensors of ${dims.numLayers} layers (num_hidden_layers)`,
+        found: 'far fewer layers in the checkpoint',
+      });
+    }
     throw new ConversionError(`missing ${missing.length} tensor${missing.length > 1 ? 's' : ''}: ${shown}`, {
       file: ckpt.files.join(', '),
     });

@@ -1,5 +1,5 @@
 import type { VerifyStep } from '../convert/convert.ts';
-import { ConversionError } from '../errors.ts';
+import { CheckFailedError } from '../errors.ts';
 import type { ProgressListener } from '../convert/progress.ts';
 import type { Kernels } from '../kernels/kernels.ts';
 import type { OutputTarget } from '../io/bytes.ts';
@@ -125,7 +125,7 @@ export function runtimeVerify(opts: RuntimeVerifyOptions): VerifyStep {
           : message,
     });
     if (!passed) {
-      throw new ConversionError('onnxruntime logits disagree with the reference forward pass', {
+      throw new CheckFailedError('onnxruntime logits disagree with the reference forward pass', {
         file: scope === 'probe' ? 'probe.onnx' : undefined,
         found: message,
       });

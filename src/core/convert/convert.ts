@@ -1,7 +1,7 @@
 import { parseConfigJson, type ParsedConfig } from '../bitnet/config.ts';
 import { defaultFormat, type FormatOptions } from '../formats/registry.ts';
 import { planModel, type ModelPlan } from '../bitnet/model-plan.ts';
-import { ConversionError, throwIfAborted } from '../errors.ts';
+import { CheckFailedError, throwIfAborted } from '../errors.ts';
 import { readText, type InputFiles, type OutputTarget } from '../io/bytes.ts';
 import type { Kernels } from '../kernels/kernels.ts';
 import { validateModel } from '../onnx/validate.ts';
@@ -138,7 +138,7 @@ export async function convertModel(req: ConvertRequest): Promise<ConvertResult> 
       message: validation.ok ? 'valid ONNX (IR 8, opset 17)' : validation.problems.join('; '),
     });
     if (!validation.ok) {
-      throw new ConversionError('the written model failed structural validation', {
+      throw new CheckFailedError('the written model failed structural validation', {
         file: modelFile,
         found: validation.problems.slice(0, 5).join('; '),
       });
@@ -148,7 +148,9 @@ export async function convertModel(req: ConvertRequest): Promise<ConvertResult> 
     if (req.commit !== false) await req.target.commit();
     return { files, seconds, inspected };
   } catch (error) {
-    await req.target.discard();
+    // The first failure is the one to report; a discard that fails too (the same full disk, a lost
+    // permission) must not replace it.
+    await req.target.discard().catch(() => {});
     throw error;
   }
 }

@@ -348,7 +348,8 @@ export async function convertModelFolder(req: ConvertFolderRequest): Promise<Con
       inspected: inspected!,
     };
   } catch (error) {
-    await req.target.discard();
+    // Report the first failure, not a discard that failed after it (the same full disk).
+    await req.target.discard().catch(() => {});
     throw error;
   }
 }

@@ -3,7 +3,7 @@
  * (norm vectors, protobuf fragments) into large ones, because each write is a trip to the browser's
  * storage process.
  */
-import { ConversionError } from '../../core/errors.ts';
+import { EnvironmentError } from '../../core/errors.ts';
 import type { ByteSink } from '../../core/io/bytes.ts';
 
 export const SINK_BUFFER_BYTES = 4 << 20;
@@ -80,17 +80,33 @@ abstract class CoalescingSink implements ClosableSink {
     this.filled = 0;
   }
 
-  /** Turns a full disk or exhausted quota into a message a person can act on. */
+  /** Turns a full disk, an exhausted quota or a withdrawn permission into a message a person can act on. */
   private async guarded(write: () => Promise<void> | void): Promise<void> {
     try {
       await write();
     } catch (e) {
-      if ((e as Error)?.name === 'QuotaExceededError') {
-        throw new ConversionError('out of storage space while writing the output', {
-          file: this.name,
-          expected: 'room for the whole model',
-          found: `the browser refused more data after ${this.position} bytes; free disk space or choose a folder on a larger drive`,
-        });
+      const name = (e as Error)?.name;
+      if (name === 'QuotaExceededError') {
+        throw new EnvironmentError(
+          `out of storage space after ${this.position} bytes`,
+          {
+            path: this.name,
+            code: name,
+            hint: 'Free disk space (or clear stored outputs), or convert into a folder on a larger drive. Nothing was kept.',
+          },
+          { cause: e },
+        );
+      }
+      if (name === 'NotAllowedError' || name === 'SecurityError') {
+        throw new EnvironmentError(
+          'the browser withdrew permission to write',
+          {
+            path: this.name,
+            code: name,
+            hint: 'Allow the page to use the folder when asked and start again, or keep the output in browser storage.',
+          },
+          { cause: e },
+        );
       }
       throw e;
     }

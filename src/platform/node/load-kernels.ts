@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { EnvironmentError } from '../../core/errors.ts';
 import type { Kernels } from '../../core/kernels/kernels.ts';
 import { wasmSimdSupported } from '../../core/kernels/simd-support.ts';
 import { createWasmKernels } from '../../core/kernels/wasm-kernels.ts';
@@ -26,13 +27,30 @@ export async function loadNodeKernels(
   try {
     bytes = await readFile(file);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error(
-        `WASM kernels missing: ${fileURLToPath(file)} (they ship with bitnet2onnx: reinstall the package, ` +
-          'or in a clone restore assembly/build with `git checkout` or `npm run build:wasm`)',
-      );
-    }
-    throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new EnvironmentError(
+      code === 'ENOENT' ? 'WASM kernels not built' : 'cannot read the WASM kernels',
+      {
+        path: fileURLToPath(file),
+        code,
+        hint:
+          code === 'ENOENT'
+            ? 'they ship with bitnet2onnx: reinstall the package, or in a clone restore assembly/build with `git checkout` or `npm run build:wasm`'
+            : 'make the file readable (or reinstall the package), then try again',
+      },
+      { cause: e },
+    );
   }
-  return createWasmKernels(bytes, `wasm-${build}`);
+  try {
+    return await createWasmKernels(bytes, `wasm-${build}`);
+  } catch (e) {
+    throw new EnvironmentError(
+      `the WASM kernels do not load (${(e as Error).message})`,
+      {
+        path: fileURLToPath(file),
+        hint: 'rebuild them with `npm run build:wasm` (or reinstall the package)',
+      },
+      { cause: e },
+    );
+  }
 }

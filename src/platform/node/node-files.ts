@@ -4,10 +4,23 @@
  * commit, so a failed or cancelled run never leaves a file that looks finished.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import {
+  access,
+  constants,
+  mkdir,
+  open,
+  readdir,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  type FileHandle,
+} from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConversionError } from '../../core/errors.ts';
 import type { ByteSink, ByteSource, InputFiles, OutputTarget } from '../../core/io/bytes.ts';
+import { errnoCode, fsError, withFsErrors } from './fs-errors.ts';
 
 /** Node refuses single reads and writes of 2 GiB or more; larger ranges go in pieces. */
 const MAX_IO_BYTES = 1 << 30;
@@ -26,7 +39,7 @@ export class NodeFileSource implements ByteSource {
 
   /** Stats the file now; the handle itself is opened on the first read. */
   static async open(filePath: string, name = path.basename(filePath)): Promise<NodeFileSource> {
-    const info = await stat(filePath);
+    const info = await withFsErrors(filePath, 'read', () => stat(filePath));
     if (!info.isFile()) {
       throw new ConversionError('not a regular file', { file: name, expected: 'a file', found: 'a folder' });
     }
@@ -45,7 +58,9 @@ export class NodeFileSource implements ByteSource {
     let done = 0;
     while (done < length) {
       const want = Math.min(length - done, MAX_IO_BYTES);
-      const { bytesRead } = await handle.read(out, done, want, offset + done);
+      const { bytesRead } = await withFsErrors(this.path, 'read', () =>
+        handle.read(out, done, want, offset + done),
+      );
       if (bytesRead === 0) {
         throw new ConversionError('file is shorter than when it was opened (changed while reading?)', {
           file: this.name,
@@ -71,7 +86,7 @@ export class NodeFileSource implements ByteSource {
 
   private getHandle(): Promise<FileHandle> {
     if (!this.handle) {
-      const opening = open(this.path, 'r');
+      const opening = withFsErrors(this.path, 'read', () => open(this.path, 'r'));
       // A failed open is not cached, so a later read can try again.
       opening.catch(() => {
         if (this.handle === opening) this.handle = undefined;
@@ -95,7 +110,10 @@ export interface NodeInputFiles extends InputFiles {
 
 /** `inputPath` is a .safetensors file, an index .json (or any file of the model folder), or the folder. */
 export async function openNodeInput(inputPath: string): Promise<NodeInputFiles> {
-  const info = await stat(inputPath).catch(() => undefined);
+  const info = await stat(inputPath).catch((e: unknown) => {
+    if (errnoCode(e) === 'ENOENT') return undefined;
+    throw fsError(e, inputPath, 'read');
+  });
   if (!info) {
     throw new ConversionError('input not found', {
       file: inputPath,
@@ -105,7 +123,7 @@ export async function openNodeInput(inputPath: string): Promise<NodeInputFiles> 
   }
   const folder = info.isDirectory() ? inputPath : path.dirname(inputPath);
   const entry = info.isDirectory() ? undefined : path.basename(inputPath);
-  const names = await listFiles(folder);
+  const names = await withFsErrors(folder, 'read', () => listFiles(folder));
   const sources = new Map<string, Promise<NodeFileSource>>();
   return {
     folder,
@@ -153,13 +171,20 @@ export class NodeFileSink implements ByteSink {
   private constructor(
     private readonly handle: FileHandle,
     bufferBytes: number,
+    /** The path named in error messages (the final name, not the hidden staging copy). */
+    private readonly shownPath: string,
   ) {
     this.buffer = new Uint8Array(bufferBytes);
     this.spare = new Uint8Array(bufferBytes);
   }
 
-  static async create(filePath: string, bufferBytes = DEFAULT_SINK_BUFFER_BYTES): Promise<NodeFileSink> {
-    return new NodeFileSink(await open(filePath, 'w'), bufferBytes);
+  static async create(
+    filePath: string,
+    bufferBytes = DEFAULT_SINK_BUFFER_BYTES,
+    shownPath = filePath,
+  ): Promise<NodeFileSink> {
+    const handle = await withFsErrors(shownPath, 'write', () => open(filePath, 'w'));
+    return new NodeFileSink(handle, bufferBytes, shownPath);
   }
 
   get isClosed(): boolean {
@@ -193,7 +218,7 @@ export class NodeFileSink implements ByteSink {
       await this.flush();
       await this.drain();
     } finally {
-      await this.handle.close();
+      await withFsErrors(this.shownPath, 'write', () => this.handle.close());
     }
   }
 
@@ -206,7 +231,7 @@ export class NodeFileSink implements ByteSink {
     this.position += this.filled;
     [this.buffer, this.spare] = [this.spare, this.buffer];
     this.filled = 0;
-    this.inFlight = writeFully(this.handle, full, at);
+    this.inFlight = withFsErrors(this.shownPath, 'write', () => writeFully(this.handle, full, at));
     // The failure is reported by the next drain(); this only stops it counting as unhandled meanwhile.
     this.inFlight.catch(() => {});
   }
@@ -254,8 +279,26 @@ export function createNodeOutputTarget(
   const sinks = new Map<string, NodeFileSink>();
   const readers: NodeFileSource[] = [];
   let state: 'open' | 'committed' | 'discarded' = 'open';
+  /** Folders this target created on the way to the staging folder (missing parents), outermost first. */
+  let madeFolders: string[] = [];
 
   const stagedPath = (name: string) => path.join(stagingDir, checkOutputName(name));
+  const finalPath = (name: string) => path.join(outputDir, checkOutputName(name));
+  const makeFolder = async (dir: string, shown: string) => {
+    const first = await withFsErrors(shown, 'write', () => mkdir(dir, { recursive: true }));
+    // mkdir reports the outermost folder it created; note every new one above the staging folder.
+    if (first && madeFolders.length === 0 && path.relative(first, stagingDir) !== '') {
+      for (let d = path.dirname(stagingDir); d.length >= first.length; d = path.dirname(d)) {
+        madeFolders.unshift(d);
+        if (d === first) break;
+      }
+    }
+  };
+  /** Removes the parents this target created, if they are still empty (never anything else). */
+  const removeMadeFolders = async () => {
+    for (const dir of madeFolders.reverse()) await rmdir(dir).catch(() => {});
+    madeFolders = [];
+  };
   // Read-back handles must be closed before renames (Windows refuses to move open files).
   const closeReaders = () => Promise.all(readers.splice(0).map((r) => r.close()));
 
@@ -267,8 +310,8 @@ export function createNodeOutputTarget(
       if (state !== 'open') throw new Error(`output target: create(${name}) after ${state}`);
       if (sinks.has(name)) throw new Error(`output target: ${name} created twice`);
       const file = stagedPath(name);
-      await mkdir(path.dirname(file), { recursive: true });
-      const sink = await NodeFileSink.create(file, options.bufferBytes);
+      await makeFolder(path.dirname(file), outputDir);
+      const sink = await NodeFileSink.create(file, options.bufferBytes, finalPath(name));
       sinks.set(name, sink);
       return sink;
     },
@@ -287,11 +330,12 @@ export function createNodeOutputTarget(
       for (const sink of sinks.values()) await sink.close();
       await closeReaders();
       for (const name of sinks.keys()) {
-        const finalPath = path.join(outputDir, name);
-        await mkdir(path.dirname(finalPath), { recursive: true });
-        await rename(stagedPath(name), finalPath);
+        const to = finalPath(name);
+        await withFsErrors(path.dirname(to), 'write', () => mkdir(path.dirname(to), { recursive: true }));
+        await withFsErrors(to, 'write', () => rename(stagedPath(name), to));
       }
       state = 'committed';
+      madeFolders = [];
       await rm(stagingDir, { recursive: true, force: true });
     },
     async discard() {
@@ -300,6 +344,54 @@ export function createNodeOutputTarget(
       await Promise.all([...sinks.values()].map((s) => s.close().catch(() => {})));
       await closeReaders();
       await rm(stagingDir, { recursive: true, force: true });
+      await removeMadeFolders();
+    },
+  };
+}
+
+/**
+ * Refuses an output location that cannot work before any conversion work is done: `outputDir` (the
+ * folder the outputs go in; it may be created) must lead to a writable folder, and `outputFile`, when
+ * given, must not be a folder.
+ */
+export async function checkOutputLocation(outputDir: string, outputFile?: string): Promise<void> {
+  if (outputFile !== undefined) {
+    const info = await stat(outputFile).catch(() => undefined);
+    if (info?.isDirectory())
+      throw fsError(Object.assign(new Error('is a folder'), { code: 'EISDIR' }), outputFile, 'write');
+  }
+  // The nearest folder that exists decides: the rest is created on the first write.
+  let dir = path.resolve(outputDir);
+  for (;;) {
+    const info = await stat(dir).catch((e: unknown) => {
+      if (errnoCode(e) === 'ENOENT') return undefined;
+      throw fsError(e, outputDir, 'write');
+    });
+    if (info) {
+      if (!info.isDirectory()) {
+        throw fsError(Object.assign(new Error('not a folder'), { code: 'ENOTDIR' }), outputDir, 'write');
+      }
+      await withFsErrors(outputDir, 'write', () => access(dir, constants.W_OK | constants.X_OK));
+      return;
+    }
+    const up = path.dirname(dir);
+    if (up === dir) return;
+    dir = up;
+  }
+}
+
+/**
+ * A scratch target in its own fresh folder under the system's temp folder (for the runtime check's
+ * probe model): discarding it removes that folder too, so nothing stays behind.
+ */
+export function createNodeScratchTarget(fileName: string): NodeOutputTarget {
+  const folder = path.join(tmpdir(), `bitnet2onnx-scratch-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const target = createNodeOutputTarget(path.join(folder, fileName));
+  return {
+    ...target,
+    async discard() {
+      await target.discard();
+      await rm(folder, { recursive: true, force: true });
     },
   };
 }
