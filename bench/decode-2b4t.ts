@@ -723,11 +723,14 @@ async function main() {
   log(`\ntargets (issue 7):`);
   for (const t of targets)
     log(
-      `  ${t.verdict.padEnd(12)} ${t.name.padEnd(36)} ${t.value === undefined ? '—' : f(t.value, 2)} ${t.unit} (target ${t.cmp} ${f(t.target, 2)} ${t.unit})${t.detail ? `  ${t.detail}` : ''}`,
+      `  ${t.verdict.padEnd(12)} ${t.name.padEnd(36)} ${t.value === undefined ? '—' : f(t.value, digits(t.unit))} ${t.unit} (target ${t.cmp} ${f(t.target, digits(t.unit))} ${t.unit})${t.detail ? `  ${t.detail}` : ''}`,
     );
   log(`\nresults: ${path.relative(process.cwd(), RESULTS)}`);
   if (!opts.keep && !opts.reuse) rmSync(OUT_DIR, { recursive: true, force: true });
 }
+
+/** Whole units print without decimals. */
+const digits = (unit: string) => (['tokens', 'fixtures', 'MiB'].includes(unit) ? 0 : 2);
 
 function describeBw(b: BandwidthResult | { error: string }) {
   return 'error' in b
@@ -775,7 +778,7 @@ function printProfile(p: { id: string; profile?: ProfileSummary; stepMs?: number
   );
   if (x.head) log(`  head: ${x.head.op} ${x.head.node} ${f(x.head.ms, 2)} ms (${pct(x.head.ms)})`);
   for (const o of x.byOp.slice(0, 14))
-    log(`  ${o.op.padEnd(28)} ${f(o.ms, 2).padStart(8)} ms ${pct(o.ms).padStart(4)}  ×${f(o.count, 0)}`);
+    log(`  ${o.op.padEnd(34)} ${f(o.ms, 2).padStart(8)} ms ${pct(o.ms).padStart(4)}  ×${f(o.count, 0)}`);
   log(`  top nodes: ${x.topNodes.map((n) => `${n.node} (${n.op}) ${f(n.ms, 2)} ms`).join(', ')}`);
 }
 
