@@ -643,7 +643,7 @@ async function main() {
   );
   log(
     `decode = median one-token step at past ${PREFILL} (real cache of a ${PREFILL}-token prefill, greedy pick included); ` +
-      `prefill = ${PREFILL} ÷ time to the first token; load = session create (ours) / getLlama+loadModel(mmap)+createContext (llama.cpp); ` +
+      `prefill = ${PREFILL} ÷ time to the first token; load = session create (ours) / loadModel(mmap)+createContext (llama.cpp); ` +
       `RSS = peak of the measuring process (GNU time), largest over rounds; bytes/token = weights read whole per token + KV cache; ` +
       `floor = bytes/token ÷ ${f(bandwidthGBps, 2)} GB/s`,
   );
