@@ -450,7 +450,8 @@ async function main() {
     ? Math.max(...bws.map((b) => Math.max(b.memchrGBps, b.jsSumGBps)))
     : undefined;
 
-  for (const r of [...results, peer]) r.best = bestOf(r.rounds);
+  const all = withPeer ? [...results, peer] : results;
+  for (const r of all) r.best = bestOf(r.rounds);
 
   // Fidelity on the 2B shape (files written by the round-1 children).
   const gen = (id: string) => {
@@ -495,7 +496,7 @@ async function main() {
   noteUptime('end');
 
   // ---- targets ----
-  const by = (id: string) => [...results, peer].find((r) => r.id === id && r.best);
+  const by = (id: string) => all.find((r) => r.id === id && r.best);
   const int2 = by('int2');
   const q8 = by('int2-q8');
   const llama = by(PEER);
@@ -626,7 +627,7 @@ async function main() {
         uptimes,
         bandwidth: { before: bwBefore, after: bwAfter, usedGBps: bandwidthGBps },
         ggufConvert: ggufConvert && { seconds: ggufConvert.seconds, maxRssMiB: ggufConvert.maxRssMiB },
-        cases: [...results, peer],
+        cases: all,
         fidelity2b: fidelity,
         fidelityFixtures: fixtures,
         profiles,
@@ -663,7 +664,7 @@ async function main() {
     'floor ms',
     '×floor',
   ];
-  const rows = [...results, peer].map((r) => [
+  const rows = all.map((r) => [
     r.id,
     r.convert ? f(r.convert.seconds, 2) : '—',
     r.convert ? f(r.convert.maxRssMiB, 0) : '—',
@@ -684,10 +685,10 @@ async function main() {
     log(
       `(the GGUF was converted in this run: ${f(ggufConvert.seconds, 1)} s, peak RSS ${f(ggufConvert.maxRssMiB, 0)} MiB)`,
     );
-  for (const r of [...results, peer]) if (r.error) log(`  ${r.id}: ERROR ${r.error.split('\n')[0]}`);
+  for (const r of all) if (r.error) log(`  ${r.id}: ERROR ${r.error.split('\n')[0]}`);
 
   log(`\nevery round (load average before each measurement):`);
-  for (const r of [...results, peer])
+  for (const r of all)
     log(
       `  ${r.id.padEnd(8)} ` +
         r.rounds
