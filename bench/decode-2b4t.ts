@@ -1,35 +1,51 @@
 /**
- * Formats benchmark on the full-size, 2B-4T-shaped synthetic packed checkpoint (the one
- * bench/convert-2b4t.ts generates into bench/.cache/2b4t-packed): for int2 (accuracy_level 4, block 128),
- * int2 block 32, int2 --exact, int8 and fp32, in ONE run on the same machine:
- *   - conversion through the real CLI (--no-check), its peak RSS, the output's size on disk, and the time of
- *     plainly reading the input file (`cat > /dev/null`, page cache warmed once beforehand);
- *   - onnxruntime-node decode (CPU EP, 2 intra-op threads, graphOptimizationLevel all), each format in its
- *     own child process: session creation, prefill tokens/s of a 128-token prompt, one-token decode
- *     against the real 128-position cache that prefill produced, peak RSS;
- *   - fidelity of each format's logits against fp32's on a fixed 16-token prompt (and on the token after
- *     the 128-token prefill);
- *   - issue 4's targets, PASS/MISS;
- *   - where int2 decode time goes: an onnxruntime profile of int2 decode; the head alone in seven forms
- *     (fp32, int8, 8- and 4-bit MatMulNBits) with their effect on logits; and, interleaved in one process
- *     so that load drift cancels, the 30-layer int2 model, a 1-layer int2 model of the same width and
- *     vocabulary (per-layer slope vs fixed cost) and the heads alone.
- * The machine may be shared: the load average is printed and saved; conversions run twice (faster kept).
+ * Side-by-side decode benchmark on the full-size, 2B-4T-shaped synthetic packed checkpoint, in ONE run:
+ * our fp32, int8, int2 (exact head) and int2 --head q8 against llama.cpp (node-llama-cpp, TQ2_0) on the same
+ * synthetic weights, all on `--threads` (2) threads.
  *
- *   npm run bench:decode                 (~15–25 min; results in bench/.cache/results-decode.json)
- *   npm run bench:decode -- --keep       keep converted models in bench/.cache/decode-out
- *   npm run bench:decode -- --only int2,fp32   --skip-analysis   --threads 2
+ *   - conversion of each of our formats through the real CLI (`node bin/bitnet2onnx.js … --no-check`): wall
+ *     time and peak RSS (GNU time), size on disk (model + external data); the peer's GGUF is converted once
+ *     and cached;
+ *   - this machine's memory read bandwidth (2 worker threads, bench/lib/bandwidth-child.ts), before and after
+ *     the rounds; the bandwidth floor of a case = the bytes one decode step reads (weights read whole per token,
+ *     bench/lib/weight_bytes.py, plus the 128-position KV cache) ÷ that bandwidth;
+ *   - R alternating rounds (ours and the peer round-robin: int2, llama, int2-q8, llama, int8, llama, fp32,
+ *     llama), each measurement in its own child process (bench/lib/decode-child.ts, bench/lib/llama-child.ts)
+ *     with the same definitions: load (session / model + context), prefill tok/s = 128 ÷ time to the first
+ *     token of a 128-token prompt, decode = median one-token step at past 128 against the real cache, peak RSS
+ *     of the process; the load average before every measurement, `uptime` before, between and after rounds;
+ *     each case keeps its best figure over the rounds (every round's figures are printed and saved);
+ *   - fidelity: 32 greedy tokens with int2 exact, the others fed the same tokens (teacher forcing): greedy
+ *     agreement, top-10 overlap and max |Δ| of all logits, q8 against exact and every format against fp32;
+ *     the same for int2 vs int2 --head q8 on every test fixture (scripts/make-fixtures.ts);
+ *   - the issue's targets, PASS/MISS with the numbers; optional per-op-type ORT profiles of decode.
+ *
+ *   npm run bench:decode                               (all cases, 3 rounds; results in bench/.cache/results-decode.json)
+ *   npm run bench:decode -- --checkpoint /path/to/2b4t-packed   (or BENCH_2B4T_CHECKPOINT=…; default bench/.cache/2b4t-packed)
+ *   npm run bench:decode -- --rounds 1 --cases int2,int2-q8,llama --steps 5 --reuse --profile int2,int2-q8
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-node';
 import { BITNET_2B_4T_DIMS } from '../src/core/bitnet/synthetic.ts';
-import { compareLogits, type LogitComparison } from '../src/core/check/runtime-check.ts';
-import type { DecodeChildArgs, DecodeChildResult } from './lib/decode-child.ts';
-import type { InterleaveArgs, InterleaveEntry, InterleaveResult } from './lib/interleave-child.ts';
-import { HEAD_VARIANTS, type HeadTimeResult, type MakeArgs, type TimeArgs } from './lib/head-models.ts';
+import { makeFixtures } from '../scripts/make-fixtures.ts';
+import type { BandwidthArgs, BandwidthResult } from './lib/bandwidth-child.ts';
+import { benchPrompt } from './lib/common.ts';
+import {
+  greedyRun,
+  readFloat32,
+  readInt32,
+  sessionOptions,
+  type DecodeChildArgs,
+  type DecodeChildResult,
+  type ProfileSummary,
+} from './lib/decode-child.ts';
+import { compareGreedy, type GreedyComparison } from './lib/fidelity.ts';
+import type { LlamaChildArgs, LlamaChildResult } from './lib/llama-child.ts';
+import { ensureGguf, ensurePeerInstalled, PEER_DIR } from './lib/peer-llamacpp.ts';
 import {
   BENCH_DIR,
   CACHE_DIR,
@@ -38,7 +54,6 @@ import {
   ensureCheckpoint,
   folderBytes,
   loadAverage,
-  median,
   timed,
   timedTs,
   type Timed,
@@ -46,457 +61,550 @@ import {
 
 const { values: opts } = parseArgs({
   options: {
-    keep: { type: 'boolean', default: false },
-    only: { type: 'string' },
-    'skip-analysis': { type: 'boolean', default: false },
+    checkpoint: { type: 'string' },
+    rounds: { type: 'string', default: '3' },
+    cases: { type: 'string' },
     threads: { type: 'string', default: '2' },
+    steps: { type: 'string', default: '12' },
+    'decode-seconds': { type: 'string', default: '3' },
+    'prefill-runs': { type: 'string', default: '2' },
+    'gen-steps': { type: 'string', default: '32' },
+    profile: { type: 'string' },
+    reuse: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+    'skip-fixtures': { type: 'boolean', default: false },
   },
 });
 const THREADS = Number(opts.threads);
+const ROUNDS = Number(opts.rounds);
+const STEPS = Number(opts.steps);
+const GEN_STEPS = Number(opts['gen-steps']);
 const DIMS = BITNET_2B_4T_DIMS;
-const BOS = 128000;
+const PREFILL = 128;
 const MB = 1e6;
+const MiB = 2 ** 20;
 const CHILD_TIMEOUT_MS = 45 * 60 * 1000;
-const CHECKPOINT_DIR = path.join(CACHE_DIR, '2b4t-packed');
-const ONE_LAYER_DIR = path.join(CACHE_DIR, '2b4t-packed-1layer');
+const CHECKPOINT_DIR = path.resolve(
+  opts.checkpoint ?? process.env.BENCH_2B4T_CHECKPOINT ?? path.join(CACHE_DIR, '2b4t-packed'),
+);
 const OUT_DIR = path.join(CACHE_DIR, 'decode-out');
+const WORK = path.join(CACHE_DIR, 'decode-work');
 const RESULTS = path.join(CACHE_DIR, 'results-decode.json');
 const DECODE_CHILD = path.join(BENCH_DIR, 'lib', 'decode-child.ts');
-const HEAD_CHILD = path.join(BENCH_DIR, 'lib', 'head-models.ts');
-const INTERLEAVE_CHILD = path.join(BENCH_DIR, 'lib', 'interleave-child.ts');
+const LLAMA_CHILD = path.join(BENCH_DIR, 'lib', 'llama-child.ts');
+const BANDWIDTH_CHILD = path.join(BENCH_DIR, 'lib', 'bandwidth-child.ts');
+const WEIGHT_BYTES = path.join(BENCH_DIR, 'lib', 'weight_bytes.py');
+/** Bytes of the 128-position KV cache a decode step reads: ours float32, llama.cpp's default f16. */
+const kvBytes = (bytesPerValue: number) =>
+  DIMS.numLayers * 2 * DIMS.numKvHeads * PREFILL * DIMS.headDim * bytesPerValue;
 
-interface FormatCase {
+interface OurCase {
   id: string;
   label: string;
   cli: string[];
 }
-
-const FORMATS: FormatCase[] = [
-  { id: 'int2', label: 'int2 (acc 4, block 128)', cli: ['--format', 'int2'] },
-  { id: 'int2-b32', label: 'int2 block 32', cli: ['--format', 'int2', '--block-size', '32'] },
-  { id: 'int2-exact', label: 'int2 --exact (acc 0)', cli: ['--format', 'int2', '--exact'] },
-  { id: 'int8', label: 'int8 (MatMulInteger)', cli: ['--format', 'int8'] },
+const OURS: OurCase[] = [
+  { id: 'int2', label: 'int2 (exact head)', cli: ['--format', 'int2'] },
+  { id: 'int2-q8', label: 'int2 --head q8', cli: ['--format', 'int2', '--head', 'q8'] },
+  { id: 'int8', label: 'int8 (exact head)', cli: ['--format', 'int8'] },
   { id: 'fp32', label: 'fp32', cli: ['--format', 'fp32'] },
 ];
+const PEER = 'llama';
 
-interface FormatResult {
+interface RoundFigure {
+  round: number;
+  load1Before: number;
+  loadSeconds?: number;
+  prefillTokPerS?: number;
+  decodeMedianMs?: number;
+  peakRssMiB?: number;
+  stepsMs?: number[];
+  error?: string;
+}
+
+interface CaseResult {
   id: string;
   label: string;
-  loadBefore: [number, number, number];
-  /** The faster of two CLI runs (both in convertRuns): the machine is shared, the lead re-runs idle. */
-  convert?: { seconds: number; maxRssMiB: number };
-  convertRuns?: number[];
-  /** Median of three `cat input > /dev/null` right before this conversion (page cache warm). */
-  readInputSeconds?: number;
-  readInputRuns?: number[];
-  ratioToRead?: number;
-  outputBytes?: number;
-  files?: string[];
-  child?: { wallSeconds: number; maxRssMiB: number };
-  run?: DecodeChildResult;
+  convert?: { seconds: number; maxRssMiB: number; reused?: boolean };
+  fileBytes?: number;
+  /** Bytes a decode step reads: weights read whole per token + KV cache at past 128. */
+  bytesPerToken?: number;
+  weightBytes?: { fullBytes: number; gatheredBytes: number };
+  rounds: RoundFigure[];
+  /** Best over the rounds, per figure (lowest load/decode ms, highest prefill); peak RSS: the largest. */
+  best?: {
+    loadSeconds: number;
+    prefillTokPerS: number;
+    decodeMs: number;
+    decodeTokPerS: number;
+    peakRssMiB: number;
+  };
   error?: string;
 }
 
 const log = (s = '') => console.log(s);
 const f = (n: number | undefined, d = 1) => (n === undefined || !Number.isFinite(n) ? '—' : n.toFixed(d));
-const load = () => loadAverage().join(' / ');
+const e2 = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '—' : n.toExponential(2));
+const uptime = () => spawnSync('uptime', { encoding: 'utf8' }).stdout.trim();
+const load1 = () => loadAverage()[0];
 
-function readFloats(file: string): Float32Array {
-  const b = readFileSync(file);
-  return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+function modelFile(id: string) {
+  return path.join(OUT_DIR, id, 'model.onnx');
 }
 
-function catRead(file: string): number {
-  return timed('sh', ['-c', 'cat "$0" > /dev/null', file]).seconds;
-}
-
-function decodeArgs(model: string, layers: number, extra: Partial<DecodeChildArgs>): DecodeChildArgs {
-  return {
-    model,
-    layers,
-    kvHeads: DIMS.numKvHeads,
-    headDim: DIMS.headDim,
-    vocab: DIMS.vocabSize,
-    bos: BOS,
-    threads: THREADS,
-    probeLength: 16,
-    prefillLength: 128,
-    prefillRuns: 2,
-    warmupSteps: 2,
-    minDecodeSteps: 10,
-    minDecodeSeconds: 3,
-    maxDecodeSteps: 60,
-    resultFile: '',
-    ...extra,
-  };
-}
-
-function runDecodeChild(args: DecodeChildArgs): { timed: Timed; result: DecodeChildResult } {
-  rmSync(args.resultFile, { force: true });
-  const t = timedTs(DECODE_CHILD, [JSON.stringify(args)], { timeoutMs: CHILD_TIMEOUT_MS });
-  return { timed: t, result: JSON.parse(readFileSync(args.resultFile, 'utf8')) as DecodeChildResult };
-}
-
-function convert(input: string, outDir: string, cli: string[]): Timed {
-  rmSync(outDir, { recursive: true, force: true });
-  mkdirSync(outDir, { recursive: true });
+function convert(c: OurCase): Timed {
+  const dir = path.join(OUT_DIR, c.id);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
   spawnSync('sync');
-  return timed(
+  const t = timed(
     process.execPath,
-    [CLI, '-i', input, '-o', path.join(outDir, 'model.onnx'), ...cli, '--no-check'],
+    [CLI, '-i', CHECKPOINT_DIR, '-o', modelFile(c.id), ...c.cli, '--no-check'],
     {
       timeoutMs: CHILD_TIMEOUT_MS,
     },
   );
+  spawnSync('sync'); // the output's writeback must not overlap a measurement
+  return t;
 }
 
-async function measureFormat(fc: FormatCase, inputFile: string, work: string): Promise<FormatResult> {
-  const r: FormatResult = { id: fc.id, label: fc.label, loadBefore: loadAverage() };
-  log(`\n[${fc.id}] load ${load()}`);
-  const outDir = path.join(OUT_DIR, fc.id);
-  try {
-    spawnSync('sync');
-    r.readInputRuns = [catRead(inputFile), catRead(inputFile), catRead(inputFile)];
-    r.readInputSeconds = median(r.readInputRuns);
-    const first = convert(CHECKPOINT_DIR, outDir, fc.cli);
-    const second = convert(CHECKPOINT_DIR, outDir, fc.cli);
-    const c = first.seconds < second.seconds ? first : second;
-    r.convertRuns = [first.seconds, second.seconds];
-    r.convert = { seconds: c.seconds, maxRssMiB: Math.max(first.maxRssMiB, second.maxRssMiB) };
-    r.ratioToRead = c.seconds / r.readInputSeconds;
-    r.outputBytes = folderBytes(outDir);
-    r.files = spawnSync('ls', ['-1', outDir], { encoding: 'utf8' }).stdout.trim().split('\n');
-    spawnSync('sync'); // the output's writeback must not overlap the decode measurement
-    log(
-      `  converted in ${f(first.seconds, 2)} s, again ${f(second.seconds, 2)} s (read input ${f(r.readInputSeconds, 2)} s → ${f(r.ratioToRead, 1)}×), ` +
-        `${f(r.outputBytes / MB, 0)} MB, CLI peak RSS ${f(c.maxRssMiB, 0)} MiB`,
-    );
-    const child = runDecodeChild(
-      decodeArgs(path.join(outDir, 'model.onnx'), DIMS.numLayers, {
-        resultFile: path.join(work, `${fc.id}.json`),
-        logitsFile: path.join(work, `${fc.id}.probe.bin`),
-        nextLogitsFile: path.join(work, `${fc.id}.next.bin`),
-      }),
-    );
-    r.child = { wallSeconds: child.timed.seconds, maxRssMiB: child.timed.maxRssMiB };
-    r.run = child.result;
-    const d = r.run.decode!;
-    log(
-      `  session ${f(r.run.sessionSeconds, 1)} s, prefill ${f(r.run.prefill!.tokensPerSecond, 1)} tok/s, ` +
-        `decode ${f(d.meanMs, 1)} ms/token = ${f(d.tokensPerSecond, 2)} tok/s (${d.stepsMs.length} steps), ` +
-        `peak RSS ${f(r.child.maxRssMiB, 0)} MiB`,
-    );
-  } catch (e) {
-    r.error = (e as Error).message;
-    log(`  ERROR: ${r.error.slice(0, 2000)}`);
-  }
-  return r;
-}
-
-type Compared = LogitComparison & {
-  meanAbsDiff: number;
-  /** Pearson correlation of all logits with fp32's. */
-  correlation: number;
-  /** Position 0 only: its attention has a single key, so no softmax winner can flip there. */
-  first?: { maxAbsDiff: number; meanAbsDiff: number; correlation: number; argmaxAgree: boolean };
-};
-
-interface Fidelity {
-  id: string;
-  probe?: Compared;
-  next?: Compared;
-}
-
-function stats(a: Float32Array, b: Float32Array) {
-  let sum = 0;
-  let max = 0;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ma += a[i];
-    mb += b[i];
-  }
-  ma /= a.length;
-  mb /= a.length;
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    sum += d;
-    if (d > max) max = d;
-    sab += (a[i] - ma) * (b[i] - mb);
-    saa += (a[i] - ma) ** 2;
-    sbb += (b[i] - mb) ** 2;
-  }
-  return { maxAbsDiff: max, meanAbsDiff: sum / a.length, correlation: sab / Math.sqrt(saa * sbb) };
-}
-
-function compare(a: Float32Array, b: Float32Array, vocab: number): Compared {
-  const all = stats(a, b);
-  const c: Compared = {
-    ...compareLogits(a, b, vocab),
-    meanAbsDiff: all.meanAbsDiff,
-    correlation: all.correlation,
+function decodeArgs(id: string, extra: Partial<DecodeChildArgs> = {}): DecodeChildArgs {
+  return {
+    model: modelFile(id),
+    layers: DIMS.numLayers,
+    kvHeads: DIMS.numKvHeads,
+    headDim: DIMS.headDim,
+    vocab: DIMS.vocabSize,
+    threads: THREADS,
+    prefillLength: PREFILL,
+    prefillRuns: Number(opts['prefill-runs']),
+    warmupSteps: 2,
+    minDecodeSteps: STEPS,
+    minDecodeSeconds: Number(opts['decode-seconds']),
+    maxDecodeSteps: Math.max(STEPS, 60),
+    resultFile: path.join(WORK, `${id}.json`),
+    ...extra,
   };
-  if (a.length > vocab) {
-    const a0 = a.subarray(0, vocab);
-    const b0 = b.subarray(0, vocab);
-    c.first = { ...stats(a0, b0), argmaxAgree: compareLogits(a0, b0, vocab).argmaxAgree === 1 };
-  }
-  return c;
 }
 
-function fidelity(ids: string[], work: string): Fidelity[] {
-  const ref = (kind: string) => path.join(work, `fp32.${kind}.bin`);
-  if (!existsSync(ref('probe'))) return [];
-  return ids.map((id) => {
-    const out: Fidelity = { id };
-    for (const kind of ['probe', 'next'] as const) {
-      const file = path.join(work, `${id}.${kind}.bin`);
-      if (existsSync(file)) out[kind] = compare(readFloats(file), readFloats(ref(kind)), DIMS.vocabSize);
-    }
-    return out;
-  });
-}
-
-interface HeadForm {
-  variant: string;
-  describe: string;
-  bytes: number;
-  sessionSeconds: number;
-  /** Alone in its own process. */
-  meanMs: number;
-  medianMs: number;
-  maxRssMiB: number;
-  /** Interleaved with the int2 decoders in one process (comparable with their step times). */
-  interleavedMs?: number;
-  vsFp32?: Compared;
-}
-
-interface Analysis {
-  profile?: DecodeChildResult['profile'] & { stepMsUnprofiled: number };
-  oneLayerBytes?: number;
-  interleaved?: InterleaveResult;
-  /** From the interleaved run: mean ms of a 30-layer and a 1-layer int2 decode step. */
-  fullMs?: number;
-  oneLayerMs?: number;
-  layerSlopeMs?: number;
-  fixedMs?: number;
-  head?: HeadForm[];
-  errors: string[];
-}
-
-const INTERLEAVED_HEADS = ['fp32-gemm', 'int8-mmi', 'q8-b128', 'q4-b128'];
-
-async function analyse(int2Dir: string, int2: FormatResult, work: string): Promise<Analysis> {
-  const a: Analysis = { errors: [] };
-  // 1. onnxruntime profile of int2 decode (separate process: profiling adds overhead of its own).
-  try {
-    log(`\n[analysis: ORT profile of int2 decode] load ${load()}`);
-    const p = runDecodeChild(
-      decodeArgs(path.join(int2Dir, 'model.onnx'), DIMS.numLayers, {
-        resultFile: path.join(work, 'int2-profile.json'),
-        profileDir: path.join(work, 'profile-int2'),
-        minDecodeSteps: 10,
-        minDecodeSeconds: 0,
-        maxDecodeSteps: 10,
-      }),
-    );
-    a.profile = { ...p.result.profile!, stepMsUnprofiled: int2.run?.decode?.meanMs ?? NaN };
-    rmSync(path.join(work, 'profile-int2'), { recursive: true, force: true });
-  } catch (e) {
-    a.errors.push(`profile: ${(e as Error).message.slice(0, 1000)}`);
-  }
-
-  // 2. The head alone, in the forms onnxruntime could run it, each in its own process (size, RSS, logits).
-  const headDir = path.join(OUT_DIR, 'head');
-  let made: Record<string, { dir: string; bytes: number }> | undefined;
-  try {
-    log(`[analysis: head alone, ${HEAD_VARIANTS.length} forms] load ${load()}`);
-    rmSync(headDir, { recursive: true, force: true });
-    const make: MakeArgs = {
-      checkpoint: path.join(CHECKPOINT_DIR, 'model.safetensors'),
-      embedName: 'model.embed_tokens.weight',
-      outDir: headDir,
-      probeRows: 16,
+function runOurs(id: string, round: number): RoundFigure {
+  const fig: RoundFigure = { round, load1Before: load1() };
+  const args = decodeArgs(id);
+  if (round === 1) {
+    // Greedy tokens of int2 exact; every other format is fed the same tokens (teacher forcing).
+    args.generate = {
+      promptLength: 16,
+      steps: GEN_STEPS,
+      forcedIdsFile: id === 'int2' ? undefined : path.join(WORK, 'int2.ids.bin'),
+      idsFile: path.join(WORK, `${id}.ids.bin`),
+      logitsFile: path.join(WORK, `${id}.logits.bin`),
     };
-    timedTs(HEAD_CHILD, ['make', JSON.stringify(make)], { timeoutMs: CHILD_TIMEOUT_MS });
-    made = (
-      JSON.parse(readFileSync(path.join(headDir, 'made.json'), 'utf8')) as {
-        made: Record<string, { dir: string; bytes: number }>;
-      }
-    ).made;
-    a.head = [];
-    for (const v of HEAD_VARIANTS) {
-      const args: TimeArgs = {
-        model: path.join(made[v.name].dir, 'model.onnx'),
-        threads: THREADS,
-        xFile: path.join(headDir, 'x.bin'),
-        k: DIMS.hiddenSize,
-        n: DIMS.vocabSize,
-        minRuns: 20,
-        minSeconds: 2,
-        logitsFile: path.join(headDir, `${v.name}.logits.bin`),
-        resultFile: path.join(headDir, `${v.name}.json`),
+    if (id !== 'int2' && !existsSync(args.generate.forcedIdsFile!)) args.generate.forcedIdsFile = undefined;
+  }
+  try {
+    rmSync(args.resultFile, { force: true });
+    const t = timedTs(DECODE_CHILD, [JSON.stringify(args)], { timeoutMs: CHILD_TIMEOUT_MS });
+    const r = JSON.parse(readFileSync(args.resultFile, 'utf8')) as DecodeChildResult;
+    fig.loadSeconds = r.sessionSeconds;
+    fig.prefillTokPerS = r.prefill?.tokensPerSecond;
+    fig.decodeMedianMs = r.decode?.medianMs;
+    fig.stepsMs = r.decode?.stepsMs;
+    fig.peakRssMiB = t.maxRssMiB;
+  } catch (err) {
+    fig.error = (err as Error).message.slice(0, 3000);
+  }
+  return fig;
+}
+
+function runPeer(gguf: string, round: number): RoundFigure {
+  const fig: RoundFigure = { round, load1Before: load1() };
+  const args: LlamaChildArgs = {
+    peerDir: PEER_DIR,
+    gguf,
+    threads: THREADS,
+    prefillLength: PREFILL,
+    prefillRuns: Number(opts['prefill-runs']),
+    warmupSteps: 2,
+    minDecodeSteps: STEPS,
+    minDecodeSeconds: Number(opts['decode-seconds']),
+    maxDecodeSteps: Math.max(STEPS, 60),
+    resultFile: path.join(WORK, `${PEER}.json`),
+  };
+  try {
+    rmSync(args.resultFile, { force: true });
+    const t = timedTs(LLAMA_CHILD, [JSON.stringify(args)], { timeoutMs: CHILD_TIMEOUT_MS });
+    const r = JSON.parse(readFileSync(args.resultFile, 'utf8')) as LlamaChildResult;
+    fig.loadSeconds = r.loadSeconds;
+    fig.prefillTokPerS = r.prefill.tokensPerSecond;
+    fig.decodeMedianMs = r.decode.medianMs;
+    fig.stepsMs = r.decode.stepsMs;
+    fig.peakRssMiB = t.maxRssMiB;
+    if (r.threads !== THREADS) fig.error = `llama.cpp ran on ${r.threads} threads, not ${THREADS}`;
+  } catch (err) {
+    fig.error = (err as Error).message.slice(0, 3000);
+  }
+  return fig;
+}
+
+function bandwidth(): BandwidthResult | { error: string } {
+  const args: BandwidthArgs = { threads: THREADS, bytesPerThread: 256 * MiB, seconds: 1 };
+  try {
+    return JSON.parse(timedTs(BANDWIDTH_CHILD, [JSON.stringify(args)]).stdout) as BandwidthResult;
+  } catch (err) {
+    return { error: (err as Error).message.slice(0, 2000) };
+  }
+}
+
+function weightBytes(files: string[]): Map<string, { fullBytes: number; gatheredBytes: number }> {
+  const out = new Map<string, { fullBytes: number; gatheredBytes: number }>();
+  if (!files.length) return out;
+  const r = timed('/usr/bin/python3', [WEIGHT_BYTES, ...files]);
+  for (const m of JSON.parse(r.stdout) as { model: string; fullBytes: number; gatheredBytes: number }[])
+    out.set(m.model, { fullBytes: m.fullBytes, gatheredBytes: m.gatheredBytes });
+  return out;
+}
+
+function bestOf(rounds: RoundFigure[]): CaseResult['best'] {
+  const ok = rounds.filter((r) => !r.error && r.decodeMedianMs !== undefined);
+  if (!ok.length) return undefined;
+  const decodeMs = Math.min(...ok.map((r) => r.decodeMedianMs!));
+  return {
+    loadSeconds: Math.min(...ok.map((r) => r.loadSeconds ?? Infinity)),
+    prefillTokPerS: Math.max(...ok.map((r) => r.prefillTokPerS ?? 0)),
+    decodeMs,
+    decodeTokPerS: 1000 / decodeMs,
+    peakRssMiB: Math.max(...ok.map((r) => r.peakRssMiB ?? 0)),
+  };
+}
+
+// ---- fidelity on the test fixtures ---------------------------------------------------------------------
+
+interface FixtureFidelity {
+  fixture: string;
+  vocab: number;
+  comparison?: GreedyComparison;
+  error?: string;
+}
+
+async function fixturesFidelity(): Promise<FixtureFidelity[]> {
+  const dirs = await makeFixtures(path.join(CACHE_DIR, 'fixtures'));
+  const out: FixtureFidelity[] = [];
+  for (const [name, dir] of Object.entries(dirs)) {
+    const res: FixtureFidelity = { fixture: name, vocab: 0 };
+    try {
+      const cfg = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, number>;
+      const shape = {
+        layers: cfg.num_hidden_layers,
+        kvHeads: cfg.num_key_value_heads,
+        headDim: cfg.head_dim ?? cfg.hidden_size / cfg.num_attention_heads,
+        vocab: cfg.vocab_size,
       };
-      const t = timedTs(HEAD_CHILD, ['time', JSON.stringify(args)], { timeoutMs: CHILD_TIMEOUT_MS });
-      const r = JSON.parse(readFileSync(args.resultFile, 'utf8')) as HeadTimeResult;
-      a.head.push({
-        variant: v.name,
-        describe: v.describe,
-        bytes: made[v.name].bytes,
-        sessionSeconds: r.sessionSeconds,
-        meanMs: r.meanMs,
-        medianMs: r.medianMs,
-        maxRssMiB: t.maxRssMiB,
-      });
+      res.vocab = shape.vocab;
+      const runs: { ids: Int32Array; logits: Float32Array }[] = [];
+      for (const head of ['exact', 'q8']) {
+        const file = path.join(CACHE_DIR, 'fixtures-out', name, head, 'model.onnx');
+        rmSync(path.dirname(file), { recursive: true, force: true });
+        mkdirSync(path.dirname(file), { recursive: true });
+        timed(process.execPath, [
+          CLI,
+          '-i',
+          dir,
+          '-o',
+          file,
+          '--format',
+          'int2',
+          '--head',
+          head,
+          '--no-check',
+        ]);
+        const session = await ort.InferenceSession.create(file, sessionOptions(1));
+        const prompt = benchPrompt(shape.vocab, 8, 3, cfg.bos_token_id ?? 1);
+        runs.push(await greedyRun(session, shape, prompt, GEN_STEPS, runs[0]?.ids));
+        await session.release();
+      }
+      res.comparison = compareGreedy(runs[0], runs[1], shape.vocab);
+    } catch (err) {
+      res.error = (err as Error).message.slice(0, 1500);
     }
-    const ref = readFloats(path.join(headDir, 'fp32-gemm.logits.bin'));
-    for (const h of a.head)
-      h.vsFp32 = compare(readFloats(path.join(headDir, `${h.variant}.logits.bin`)), ref, DIMS.vocabSize);
-  } catch (e) {
-    made = undefined;
-    a.errors.push(`head: ${(e as Error).message.slice(0, 1000)}`);
+    out.push(res);
   }
-
-  // 3. Interleaved in one process: the 30-layer int2 model, a 1-layer int2 model of the same width and
-  //    vocabulary (step = fixed cost + 1 layer), and heads alone; rotating rounds, so load drift cancels.
-  const oneDir = path.join(OUT_DIR, 'int2-1layer');
-  try {
-    log(`[analysis: interleaved int2 30-layer / 1-layer / heads alone] load ${load()}`);
-    await ensureCheckpoint(ONE_LAYER_DIR, { ...DIMS, numLayers: 1 }, (s) => log(`  ${s}`));
-    convert(ONE_LAYER_DIR, oneDir, ['--format', 'int2']);
-    a.oneLayerBytes = folderBytes(oneDir);
-    const entries: InterleaveEntry[] = [
-      { name: 'int2-30', kind: 'decoder', model: path.join(int2Dir, 'model.onnx'), layers: DIMS.numLayers },
-      { name: 'int2-1', kind: 'decoder', model: path.join(oneDir, 'model.onnx'), layers: 1 },
-    ];
-    if (made)
-      for (const h of INTERLEAVED_HEADS)
-        entries.push({
-          name: `head:${h}`,
-          kind: 'head',
-          model: path.join(made[h].dir, 'model.onnx'),
-          xFile: path.join(headDir, 'x.bin'),
-        });
-    const args: InterleaveArgs = {
-      entries,
-      threads: THREADS,
-      kvHeads: DIMS.numKvHeads,
-      headDim: DIMS.headDim,
-      hidden: DIMS.hiddenSize,
-      vocab: DIMS.vocabSize,
-      bos: BOS,
-      prefillLength: 128,
-      warmupRounds: 2,
-      rounds: 15,
-      resultFile: path.join(work, 'interleaved.json'),
-    };
-    timedTs(INTERLEAVE_CHILD, [JSON.stringify(args)], { timeoutMs: CHILD_TIMEOUT_MS });
-    a.interleaved = JSON.parse(readFileSync(args.resultFile, 'utf8')) as InterleaveResult;
-    const ms = (name: string) => a.interleaved!.entries.find((e) => e.name === name)?.meanMs;
-    a.fullMs = ms('int2-30');
-    a.oneLayerMs = ms('int2-1');
-    if (a.fullMs !== undefined && a.oneLayerMs !== undefined) {
-      a.layerSlopeMs = (a.fullMs - a.oneLayerMs) / (DIMS.numLayers - 1);
-      a.fixedMs = a.oneLayerMs - a.layerSlopeMs;
-    }
-    for (const h of a.head ?? []) h.interleavedMs = ms(`head:${h.variant}`);
-  } catch (e) {
-    a.errors.push(`interleaved: ${(e as Error).message.slice(0, 1000)}`);
-  }
-  if (!opts.keep) {
-    rmSync(oneDir, { recursive: true, force: true });
-    rmSync(headDir, { recursive: true, force: true });
-  }
-  return a;
+  return out;
 }
+
+// ---- main ----------------------------------------------------------------------------------------------
 
 async function main() {
   const started = new Date();
-  const loadStart = loadAverage();
-  mkdirSync(OUT_DIR, { recursive: true });
-  const work = path.join(CACHE_DIR, 'decode-work');
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
   const ortVersion = (
     JSON.parse(readFileSync(path.join(REPO_DIR, 'node_modules/onnxruntime-node/package.json'), 'utf8')) as {
       version: string;
     }
   ).version;
+  const only = opts.cases?.split(',').map((s) => s.trim());
+  const ours = OURS.filter((c) => !only || only.includes(c.id));
+  const withPeer = !only || only.includes(PEER);
+  const uptimes: { when: string; uptime: string }[] = [];
+  const noteUptime = (when: string) => {
+    const u = uptime();
+    uptimes.push({ when, uptime: u });
+    log(`uptime (${when}): ${u}`);
+  };
 
   log(
-    `decode bench — ${os.cpus().length} × ${os.cpus()[0]?.model}, ${f(os.totalmem() / 2 ** 30, 1)} GiB RAM, node ${process.version}, onnxruntime-node ${ortVersion}`,
+    `decode bench — ${os.cpus().length} × ${os.cpus()[0]?.model}, ${f(os.totalmem() / 2 ** 30, 1)} GiB RAM, ` +
+      `node ${process.version}, onnxruntime-node ${ortVersion}, ${THREADS} threads, ${ROUNDS} round(s)`,
   );
-  log(
-    `load average at start (1/5/15 min): ${loadStart.join(' / ')}${loadStart[0] > 0.5 ? '   ← machine busy: timings are noisy' : ''}`,
-  );
-  const inputFile = await ensureCheckpoint(CHECKPOINT_DIR, DIMS);
-  const inputBytes = statSync(inputFile).size;
-  log(
-    `input: ${path.relative(REPO_DIR, inputFile)} (${f(inputBytes / MB, 0)} MB); reading it once to warm the page cache`,
-  );
-  const warmRead = catRead(inputFile);
-  log(
-    `  warm-up read ${f(warmRead, 2)} s; every timed read and conversion below reads it from the page cache`,
-  );
-
-  const only = opts.only?.split(',');
-  const cases = only ? FORMATS.filter((c) => only.includes(c.id)) : FORMATS;
-  const results: FormatResult[] = [];
-  let analysis: Analysis | undefined;
-  for (const fc of cases) {
-    const r = await measureFormat(fc, inputFile, work);
-    results.push(r);
-    if (fc.id === 'int2' && !r.error && !opts['skip-analysis'])
-      analysis = await analyse(path.join(OUT_DIR, 'int2'), r, work);
-    if (!opts.keep) rmSync(path.join(OUT_DIR, fc.id), { recursive: true, force: true });
+  noteUptime('start');
+  if (!existsSync(path.join(REPO_DIR, 'assembly', 'build', 'kernels-simd.wasm'))) {
+    log('building the WASM kernels the CLI needs (npm run build:wasm)…');
+    timed('npm', ['run', 'build:wasm']);
   }
-  const fid = fidelity(
-    results.filter((r) => !r.error).map((r) => r.id),
-    work,
-  );
-  const loadEnd = loadAverage();
-  const by = (id: string) => results.find((r) => r.id === id && !r.error);
+  mkdirSync(OUT_DIR, { recursive: true });
+  rmSync(WORK, { recursive: true, force: true });
+  mkdirSync(WORK, { recursive: true });
+  const inputFile = await ensureCheckpoint(CHECKPOINT_DIR, DIMS);
+  log(`checkpoint: ${inputFile} (${f(statSync(inputFile).size / MB, 0)} MB)`);
+
+  const results: CaseResult[] = ours.map((c) => ({ id: c.id, label: c.label, rounds: [] }));
+  const peer: CaseResult = { id: PEER, label: 'llama.cpp TQ2_0 (F16 head)', rounds: [] };
+  let peerVersion: string | undefined;
+  let gguf: string | undefined;
+  let ggufConvert: Timed | undefined;
+  if (withPeer) {
+    try {
+      peerVersion = ensurePeerInstalled(log);
+      const g = ensureGguf(CHECKPOINT_DIR, CACHE_DIR, log);
+      gguf = g.file;
+      ggufConvert = g.converted;
+      peer.label = `llama.cpp TQ2_0 (F16 head), node-llama-cpp ${peerVersion}`;
+      peer.fileBytes = statSync(gguf).size;
+      peer.bytesPerToken = peer.fileBytes + kvBytes(2);
+    } catch (err) {
+      peer.error = (err as Error).message.slice(0, 3000);
+      log(`peer unavailable: ${peer.error}`);
+    }
+  }
+
+  // Conversions (once; the rounds below repeat only the runtime measurements).
+  for (const [i, c] of ours.entries()) {
+    const r = results[i];
+    try {
+      if (opts.reuse && existsSync(modelFile(c.id))) {
+        log(
+          `[convert ${c.id}] reusing ${path.relative(REPO_DIR, path.dirname(modelFile(c.id)))} (not timed)`,
+        );
+      } else {
+        log(`[convert ${c.id}] load ${load1()} …`);
+        const t = convert(c);
+        r.convert = { seconds: t.seconds, maxRssMiB: t.maxRssMiB };
+        log(`  ${f(t.seconds, 2)} s, peak RSS ${f(t.maxRssMiB, 0)} MiB`);
+      }
+      r.fileBytes = folderBytes(path.dirname(modelFile(c.id)));
+    } catch (err) {
+      r.error = (err as Error).message.slice(0, 3000);
+      log(`  ERROR ${r.error.split('\n')[0]}`);
+    }
+  }
+  try {
+    const wb = weightBytes(results.filter((r) => !r.error).map((r) => modelFile(r.id)));
+    for (const r of results) {
+      const w = wb.get(modelFile(r.id));
+      if (w) {
+        r.weightBytes = w;
+        r.bytesPerToken = w.fullBytes + kvBytes(4);
+      }
+    }
+  } catch (err) {
+    log(`weight bytes unavailable: ${(err as Error).message.split('\n')[0]}`);
+  }
+
+  const bwBefore = bandwidth();
+  log(`memory read bandwidth (${THREADS} threads): ${describeBw(bwBefore)}`);
+
+  // Alternating rounds: each of ours followed by the peer.
+  for (let round = 1; round <= ROUNDS; round++) {
+    noteUptime(`before round ${round}`);
+    for (const [i, c] of ours.entries()) {
+      const r = results[i];
+      if (r.error) continue;
+      const fig = runOurs(c.id, round);
+      r.rounds.push(fig);
+      printFigure(`r${round} ${c.id}`, fig);
+      if (withPeer && gguf) {
+        const p = runPeer(gguf, round);
+        peer.rounds.push(p);
+        printFigure(`r${round} ${PEER}`, p);
+      }
+    }
+    if (!ours.length && withPeer && gguf) {
+      const p = runPeer(gguf, round);
+      peer.rounds.push(p);
+      printFigure(`r${round} ${PEER}`, p);
+    }
+  }
+  noteUptime('after the rounds');
+  const bwAfter = bandwidth();
+  log(`memory read bandwidth (${THREADS} threads), again: ${describeBw(bwAfter)}`);
+  const bws = [bwBefore, bwAfter].filter((b): b is BandwidthResult => !('error' in b));
+  const bandwidthGBps = bws.length
+    ? Math.max(...bws.map((b) => Math.max(b.memchrGBps, b.jsSumGBps)))
+    : undefined;
+
+  const all = withPeer ? [...results, peer] : results;
+  for (const r of all) r.best = bestOf(r.rounds);
+
+  // Fidelity on the 2B shape (files written by the round-1 children).
+  const gen = (id: string) => {
+    const ids = path.join(WORK, `${id}.ids.bin`);
+    const logits = path.join(WORK, `${id}.logits.bin`);
+    return existsSync(ids) && existsSync(logits)
+      ? { ids: readInt32(ids), logits: readFloat32(logits) }
+      : undefined;
+  };
+  const fidelity: { pair: string; comparison: GreedyComparison }[] = [];
+  const addFidelity = (refId: string, id: string) => {
+    const a = gen(refId);
+    const b = gen(id);
+    if (a && b && refId !== id)
+      fidelity.push({ pair: `${id} vs ${refId}`, comparison: compareGreedy(a, b, DIMS.vocabSize) });
+  };
+  addFidelity('int2', 'int2-q8');
+  for (const id of ['int8', 'int2', 'int2-q8']) addFidelity('fp32', id);
+
+  // Optional profiles of decode, per op type.
+  const profiles: { id: string; profile?: ProfileSummary; stepMs?: number; error?: string }[] = [];
+  for (const id of (opts.profile ?? '').split(',').filter(Boolean)) {
+    log(`[profile ${id}] load ${load1()} …`);
+    try {
+      if (!existsSync(modelFile(id))) throw new Error(`no converted model for ${id} (add it to --cases)`);
+      const args = decodeArgs(id, {
+        resultFile: path.join(WORK, `${id}-profile.json`),
+        profileDir: path.join(WORK, `profile-${id}`),
+        minDecodeSteps: 10,
+        minDecodeSeconds: 0,
+        maxDecodeSteps: 10,
+      });
+      timedTs(DECODE_CHILD, [JSON.stringify(args)], { timeoutMs: CHILD_TIMEOUT_MS });
+      const r = JSON.parse(readFileSync(args.resultFile, 'utf8')) as DecodeChildResult;
+      profiles.push({ id, profile: r.profile, stepMs: r.decode?.medianMs });
+    } catch (err) {
+      profiles.push({ id, error: (err as Error).message.slice(0, 2000) });
+    }
+  }
+
+  const fixtures = opts['skip-fixtures'] ? [] : await fixturesFidelity();
+  noteUptime('end');
+
+  // ---- targets ----
+  const by = (id: string) => all.find((r) => r.id === id && r.best);
   const int2 = by('int2');
-  const fp32 = by('fp32');
-  const int8 = by('int8');
-  const tps = (r?: FormatResult) => r?.run?.decode?.tokensPerSecond;
-  const targets = [
-    { name: 'int2 decode tokens/s', value: tps(int2), target: 15, cmp: '≥' as const, unit: 'tok/s' },
-    {
-      name: 'int2 ÷ fp32 decode speed',
-      value: tps(int2) !== undefined && tps(fp32) !== undefined ? tps(int2)! / tps(fp32)! : undefined,
-      target: 5,
-      cmp: '≥' as const,
-      unit: '×',
-    },
-    {
-      name: 'int2 total size',
-      value: int2?.outputBytes && int2.outputBytes / 1e9,
-      target: 1.3,
-      cmp: '≤' as const,
-      unit: 'GB',
-    },
-    {
-      name: 'int8 total size',
-      value: int8?.outputBytes && int8.outputBytes / 1e9,
-      target: 2.8,
-      cmp: '≤' as const,
-      unit: 'GB',
-    },
-    {
-      name: 'int2 conversion ÷ plain read',
-      value: int2?.ratioToRead,
-      target: 1.5,
-      cmp: '≤' as const,
-      unit: '×',
-    },
-  ].map((t) => ({
+  const q8 = by('int2-q8');
+  const llama = by(PEER);
+  const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined ? a / b : undefined);
+  const floorMs = (r?: CaseResult) =>
+    r?.bytesPerToken !== undefined && bandwidthGBps
+      ? (r.bytesPerToken / (bandwidthGBps * 1e9)) * 1000
+      : undefined;
+  const q8Fid = fidelity.find((x) => x.pair === 'int2-q8 vs int2')?.comparison;
+  type Target = {
+    name: string;
+    value?: number;
+    target: number;
+    cmp: '≥' | '≤';
+    unit: string;
+    detail: string;
+  };
+  const targets: (Target & { verdict: string })[] = (
+    [
+      {
+        name: 'int2 exact decode ÷ llama.cpp',
+        value: ratio(int2?.best?.decodeTokPerS, llama?.best?.decodeTokPerS),
+        target: 0.75,
+        cmp: '≥',
+        unit: '×',
+        detail: `${f(int2?.best?.decodeTokPerS, 2)} vs ${f(llama?.best?.decodeTokPerS, 2)} tok/s`,
+      },
+      {
+        name: 'int2 exact prefill ÷ llama.cpp',
+        value: ratio(int2?.best?.prefillTokPerS, llama?.best?.prefillTokPerS),
+        target: 1.5,
+        cmp: '≥',
+        unit: '×',
+        detail: `${f(int2?.best?.prefillTokPerS, 1)} vs ${f(llama?.best?.prefillTokPerS, 1)} tok/s`,
+      },
+      {
+        name: 'int2 q8 decode ÷ llama.cpp',
+        value: ratio(q8?.best?.decodeTokPerS, llama?.best?.decodeTokPerS),
+        target: 1.1,
+        cmp: '≥',
+        unit: '×',
+        detail: `${f(q8?.best?.decodeTokPerS, 2)} vs ${f(llama?.best?.decodeTokPerS, 2)} tok/s`,
+      },
+      {
+        name: 'int2 q8 greedy = exact (2B shape)',
+        value: q8Fid?.greedyAgree,
+        target: q8Fid?.steps ?? GEN_STEPS,
+        cmp: '≥',
+        unit: 'tokens',
+        detail: `${q8Fid?.greedyAgree ?? '—'}/${q8Fid?.steps ?? GEN_STEPS} greedy tokens identical`,
+      },
+      {
+        name: 'int2 q8 greedy = exact (fixtures)',
+        value: fixtures.length
+          ? fixtures.filter((x) => x.comparison?.firstDifference === -1).length
+          : undefined,
+        target: fixtures.length,
+        cmp: '≥',
+        unit: 'fixtures',
+        detail: `${fixtures.filter((x) => x.comparison?.firstDifference === -1).length}/${fixtures.length} fixtures identical over ${GEN_STEPS} tokens`,
+      },
+      {
+        name: 'int2 q8 session peak RSS',
+        value: q8?.best && q8.best.peakRssMiB / 1024,
+        target: 1.5,
+        cmp: '≤',
+        unit: 'GiB',
+        detail: `${f(q8?.best?.peakRssMiB, 0)} MiB`,
+      },
+      {
+        name: 'int2 exact session load',
+        value: int2?.best?.loadSeconds,
+        target: 8,
+        cmp: '≤',
+        unit: 's',
+        detail: '',
+      },
+      {
+        name: 'int2 q8 session load',
+        value: q8?.best?.loadSeconds,
+        target: 8,
+        cmp: '≤',
+        unit: 's',
+        detail: '',
+      },
+      ...[int2, q8].map((r, i): Target => ({
+        name: `int2 ${i ? 'q8' : 'exact'} decode ÷ bandwidth floor`,
+        value: ratio(r?.best?.decodeMs, floorMs(r)),
+        target: 2,
+        cmp: '≤',
+        unit: '×',
+        detail: `${f(r?.best?.decodeMs, 1)} ms vs floor ${f(floorMs(r), 1)} ms = ${f((r?.bytesPerToken ?? NaN) / MB, 0)} MB ÷ ${f(bandwidthGBps, 2)} GB/s`,
+      })),
+      ...results
+        .filter((r) => r.id.startsWith('int2'))
+        .map((r): Target => ({
+          name: `${r.id} conversion peak RSS`,
+          value: r.convert?.maxRssMiB,
+          target: 512,
+          cmp: '≤',
+          unit: 'MiB',
+          detail: `${f(r.convert?.seconds, 2)} s`,
+        })),
+    ] as Target[]
+  ).map((t) => ({
     ...t,
     verdict:
-      t.value === undefined
+      t.value === undefined || !Number.isFinite(t.value)
         ? 'NOT MEASURED'
         : (t.cmp === '≥' ? t.value >= t.target : t.value <= t.target)
           ? 'PASS'
@@ -512,14 +620,18 @@ async function main() {
         machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, totalMemGiB: os.totalmem() / 2 ** 30 },
         node: process.version,
         onnxruntimeNode: ortVersion,
+        nodeLlamaCpp: peerVersion,
         threads: THREADS,
-        loadAverage: { start: loadStart, end: loadEnd },
-        inputBytes,
-        warmReadSeconds: warmRead,
-        formats: results,
-        fidelityVsFp32: fid,
+        rounds: ROUNDS,
+        checkpoint: CHECKPOINT_DIR,
+        uptimes,
+        bandwidth: { before: bwBefore, after: bwAfter, usedGBps: bandwidthGBps },
+        ggufConvert: ggufConvert && { seconds: ggufConvert.seconds, maxRssMiB: ggufConvert.maxRssMiB },
+        cases: all,
+        fidelity2b: fidelity,
+        fidelityFixtures: fixtures,
+        profiles,
         targets,
-        analysis,
       },
       null,
       2,
@@ -528,158 +640,147 @@ async function main() {
 
   // ---- report ----
   log(
-    `\n=== 2B-4T-shaped synthetic packed checkpoint (${f(inputBytes / MB, 0)} MB) — ${THREADS} threads, CPU EP, graphOptimizationLevel all ===`,
+    `\n=== 2B-4T-shaped synthetic packed checkpoint — ${THREADS} threads; best of ${ROUNDS} alternating round(s) per figure ===`,
   );
   log(
-    `load average start ${loadStart.join(' / ')}, end ${loadEnd.join(' / ')} (1/5/15 min; ${os.cpus().length} cores)${Math.max(loadStart[0], loadEnd[0]) > 0.5 ? ' — BUSY MACHINE, numbers are noisy' : ''}`,
+    `decode = median one-token step at past ${PREFILL} (real cache of a ${PREFILL}-token prefill, greedy pick included); ` +
+      `prefill = ${PREFILL} ÷ time to the first token; load = session create (ours) / loadModel(mmap)+createContext (llama.cpp); ` +
+      `RSS = peak of the measuring process (GNU time), largest over rounds; bytes/token = weights read whole per token + KV cache; ` +
+      `floor = bytes/token ÷ ${f(bandwidthGBps, 2)} GB/s`,
   );
-  log(
-    `conversion = real CLI with --no-check, faster of 2 runs; "read" = median of 3 × cat input > /dev/null just before them (page cache warmed once at start, so both read from memory)`,
-  );
-  log(
-    `decode = 1 token, past_sequence_length 128 (the cache of a real 128-token prefill), tok/s from the mean of ≥ 10 timed steps after 2 warm-up steps; prefill = 128-token prompt, median of 2 runs after 1 warm-up`,
-  );
-  log('');
   const header = [
-    'format',
+    'case',
     'conv s',
-    'read s',
-    'conv/read',
-    'conv RSS',
+    'conv RSS MiB',
     'size MB',
-    'session s',
+    'load s',
+    'peak RSS MiB',
     'prefill t/s',
     'ms/token',
     'tok/s',
-    'median ms',
-    'peak RSS MiB',
-    'load1',
+    '÷llama dec',
+    '÷llama pre',
+    'bytes/tok MB',
+    'floor ms',
+    '×floor',
   ];
-  const rows = results.map((r) => [
+  const rows = all.map((r) => [
     r.id,
-    f(r.convert?.seconds, 2),
-    f(r.readInputSeconds, 2),
-    f(r.ratioToRead, 1) + '×',
-    f(r.convert?.maxRssMiB, 0),
-    f(r.outputBytes && r.outputBytes / MB, 0),
-    f(r.run?.sessionSeconds, 1),
-    f(r.run?.prefill?.tokensPerSecond, 1),
-    f(r.run?.decode?.meanMs, 1),
-    f(r.run?.decode?.tokensPerSecond, 2),
-    f(r.run?.decode?.medianMs, 1),
-    f(r.child?.maxRssMiB, 0),
-    f(r.loadBefore[0], 2),
+    r.convert ? f(r.convert.seconds, 2) : '—',
+    r.convert ? f(r.convert.maxRssMiB, 0) : '—',
+    f(r.fileBytes && r.fileBytes / MB, 0),
+    f(r.best?.loadSeconds, 2),
+    f(r.best?.peakRssMiB, 0),
+    f(r.best?.prefillTokPerS, 1),
+    f(r.best?.decodeMs, 1),
+    f(r.best?.decodeTokPerS, 2),
+    r.id === PEER ? '1' : f(ratio(r.best?.decodeTokPerS, llama?.best?.decodeTokPerS), 2),
+    r.id === PEER ? '1' : f(ratio(r.best?.prefillTokPerS, llama?.best?.prefillTokPerS), 2),
+    f(r.bytesPerToken && r.bytesPerToken / MB, 0),
+    f(floorMs(r), 1),
+    f(ratio(r.best?.decodeMs, floorMs(r)), 2),
   ]);
+  printTable(header, rows);
+  if (ggufConvert)
+    log(
+      `(the GGUF was converted in this run: ${f(ggufConvert.seconds, 1)} s, peak RSS ${f(ggufConvert.maxRssMiB, 0)} MiB)`,
+    );
+  for (const r of all) if (r.error) log(`  ${r.id}: ERROR ${r.error.split('\n')[0]}`);
+
+  log(`\nevery round (load average before each measurement):`);
+  for (const r of all)
+    log(
+      `  ${r.id.padEnd(8)} ` +
+        r.rounds
+          .map((x) =>
+            x.error
+              ? `r${x.round} ERROR`
+              : `r${x.round}: ${f(x.decodeMedianMs, 1)} ms, prefill ${f(x.prefillTokPerS, 1)}, load ${f(x.loadSeconds, 1)} s, RSS ${f(x.peakRssMiB, 0)} (load1 ${f(x.load1Before, 2)})`,
+          )
+          .join(' | '),
+    );
+  log(
+    `memory read bandwidth: before ${describeBw(bwBefore)}; after ${describeBw(bwAfter)}; floor uses ${f(bandwidthGBps, 2)} GB/s`,
+  );
+  for (const u of uptimes) log(`  uptime ${u.when.padEnd(17)} ${u.uptime}`);
+
+  log(
+    `\nfidelity, 2B shape: ${GEN_STEPS} greedy tokens of int2 exact from a 16-token prompt; the others fed the same tokens:`,
+  );
+  for (const x of fidelity) log(`  ${x.pair.padEnd(17)} ${describeFid(x.comparison)}`);
+  if (!fidelity.length) log('  (not measured: int2 and int2-q8 / fp32 are needed in round 1)');
+  if (fixtures.length) {
+    log(
+      `fidelity, test fixtures (scripts/make-fixtures.ts), int2 --head q8 vs int2 exact, ${GEN_STEPS} greedy tokens:`,
+    );
+    for (const x of fixtures)
+      log(
+        `  ${x.fixture.padEnd(16)} ${x.comparison ? describeFid(x.comparison) : `ERROR ${x.error?.split('\n')[0]}`}`,
+      );
+  }
+
+  for (const p of profiles) printProfile(p);
+
+  log(`\ntargets (issue 7):`);
+  for (const t of targets)
+    log(
+      `  ${t.verdict.padEnd(12)} ${t.name.padEnd(36)} ${t.value === undefined ? '—' : f(t.value, digits(t.unit))} ${t.unit} (target ${t.cmp} ${f(t.target, digits(t.unit))} ${t.unit})${t.detail ? `  ${t.detail}` : ''}`,
+    );
+  log(`\nresults: ${path.relative(process.cwd(), RESULTS)}`);
+  if (!opts.keep && !opts.reuse) rmSync(OUT_DIR, { recursive: true, force: true });
+}
+
+/** Whole units print without decimals. */
+const digits = (unit: string) => (['tokens', 'fixtures', 'MiB'].includes(unit) ? 0 : 2);
+
+function describeBw(b: BandwidthResult | { error: string }) {
+  return 'error' in b
+    ? `ERROR ${b.error.split('\n')[0]}`
+    : `memchr ${f(b.memchrGBps, 2)} GB/s, JS sum ${f(b.jsSumGBps, 2)} GB/s`;
+}
+
+function describeFid(c: GreedyComparison) {
+  return (
+    `greedy ${c.greedyAgree}/${c.steps}${c.firstDifference >= 0 ? ` (first difference at step ${c.firstDifference})` : ''}, ` +
+    `top-${c.k} overlap mean ${f(c.topkOverlapMean * 100, 1)}% min ${f(c.topkOverlapMin * 100, 0)}% (same order ${c.topkSameOrder}/${c.steps}), ` +
+    `max |Δ| all logits ${e2(c.maxAbsDiff)} (${f((100 * c.maxAbsDiff) / c.maxAbsLogit, 3)}% of max |logit| ${f(c.maxAbsLogit, 2)}), ` +
+    `max |Δ| on its top-${c.k} ${e2(c.maxAbsDiffTopk)}`
+  );
+}
+
+function printFigure(what: string, x: RoundFigure) {
+  log(
+    x.error
+      ? `[${what}] load1 ${f(x.load1Before, 2)}: ERROR ${x.error.split('\n').slice(0, 3).join(' / ')}`
+      : `[${what}] load1 ${f(x.load1Before, 2)}: load ${f(x.loadSeconds, 2)} s, prefill ${f(x.prefillTokPerS, 1)} tok/s, ` +
+          `decode ${f(x.decodeMedianMs, 1)} ms/token (${x.stepsMs?.length} steps, min ${f(Math.min(...(x.stepsMs ?? [])), 1)}), peak RSS ${f(x.peakRssMiB, 0)} MiB`,
+  );
+}
+
+function printTable(header: string[], rows: string[][]) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   log(line(header));
   for (const row of rows) log(line(row));
-  for (const r of results) if (r.error) log(`  ${r.id}: ERROR ${r.error.split('\n')[0]}`);
-
-  log(
-    `\nfidelity against fp32 logits (same synthetic weights; max |logit| of fp32 on the probe: ${f(fid[0]?.probe?.maxAbsLogit, 1)}):`,
-  );
-  for (const x of fid) {
-    const p = x.probe;
-    const n = x.next;
-    const e = (v: number | undefined) => (v === undefined ? '—' : v.toExponential(2));
-    log(
-      `  ${x.id.padEnd(11)} 16-token probe: max |Δ| ${e(p?.maxAbsDiff)}, mean |Δ| ${e(p?.meanAbsDiff)}, corr ${f(p?.correlation, 4)}, argmax ${p ? `${p.argmaxAgree}/${p.positions}` : '—'}` +
-        ` | position 0 only: max |Δ| ${e(p?.first?.maxAbsDiff)}, corr ${f(p?.first?.correlation, 4)}` +
-        ` | token after the 128-prefill: max |Δ| ${e(n?.maxAbsDiff)}, argmax ${n ? `${n.argmaxAgree}/1` : '—'}`,
-    );
-  }
-  log(
-    `  (random synthetic weights give near one-hot attention, so a small change in scores can switch which key wins and\n` +
-      `   decorrelate later positions; position 0 attends to one key only and shows the per-projection error without that)`,
-  );
-
-  log(`\ntargets (issue 4):`);
-  for (const t of targets)
-    log(
-      `  ${t.verdict.padEnd(12)}  ${t.name.padEnd(30)} ${t.value === undefined ? '—' : f(t.value, 2)} ${t.unit} (target ${t.cmp} ${t.target} ${t.unit})`,
-    );
-
-  if (analysis) printAnalysis(analysis, int2!);
-  log(`\nresults: ${path.relative(process.cwd(), RESULTS)}`);
 }
 
-function printAnalysis(a: Analysis, int2: FormatResult) {
-  const step = int2.run!.decode!.meanMs;
+function printProfile(p: { id: string; profile?: ProfileSummary; stepMs?: number; error?: string }) {
+  if (!p.profile) {
+    log(`\nprofile ${p.id}: ERROR ${p.error?.split('\n')[0]}`);
+    return;
+  }
+  const x = p.profile;
+  const pct = (ms: number) => `${f((100 * ms) / x.runMs, 0)}%`;
+  const kernels = x.byOp.reduce((s, o) => s + o.count, 0);
   log(
-    `\nwhere int2 decode time goes (int2 acc 4 block 128: ${f(step, 1)} ms/token in its own measurement above):`,
+    `\nwhere ${p.id} decode time goes (ORT profile, ${x.steps} steps at past ${PREFILL}, profiling on: ${f(x.runMs, 1)} ms/run; ` +
+      `kernels ${f(x.kernelMs, 1)} ms in ${f(kernels, 0)} kernel calls, between kernels ${f(x.runMs - x.kernelMs, 1)} ms = ${pct(x.runMs - x.kernelMs)}):`,
   );
-  if (a.profile) {
-    const p = a.profile;
-    const pct = (ms: number) => `${f((100 * ms) / p.runMs, 0)}%`;
-    const nbits = p.byOp.find((o) => o.op === 'MatMulNBits');
-    const headMs = p.head?.ms ?? 0;
-    const other = p.kernelMs - headMs - (nbits?.ms ?? 0);
-    const nodes = p.byOp.reduce((s, o) => s + o.count, 0);
-    log(
-      `  ORT profile (${p.steps} decode steps, profiling on): ${f(p.runMs, 1)} ms/run, kernels ${f(p.kernelMs, 1)} ms, ${f(nodes, 0)} kernels/run`,
-    );
-    log(
-      `    head ${p.head ? `${p.head.op} ${p.head.node}` : '(not found)'}: ${f(headMs, 1)} ms (${pct(headMs)})`,
-    );
-    if (nbits)
-      log(
-        `    MatMulNBits ×${f(nbits.count, 0)}: ${f(nbits.ms, 1)} ms (${pct(nbits.ms)}; ${f(nbits.ms / DIMS.numLayers, 2)} ms/layer)`,
-      );
-    log(
-      `    every other kernel: ${f(other, 1)} ms (${pct(other)}); between kernels: ${f(p.runMs - p.kernelMs, 1)} ms (${pct(p.runMs - p.kernelMs)})`,
-    );
-    log(
-      `    top ops: ${p.byOp
-        .slice(0, 8)
-        .map((o) => `${o.op} ${f(o.ms, 1)} ms ×${f(o.count, 0)}`)
-        .join(', ')}`,
-    );
-  }
-  if (a.fullMs !== undefined && a.oneLayerMs !== undefined && a.layerSlopeMs !== undefined) {
-    const full = a.fullMs;
-    log(
-      `  interleaved in one process (${a.interleaved?.rounds} rotating rounds): 30-layer int2 ${f(full, 1)} ms/token, ` +
-        `1-layer int2 (same width and vocabulary, ${f((a.oneLayerBytes ?? NaN) / MB, 0)} MB) ${f(a.oneLayerMs, 1)} ms/token`,
-    );
-    log(
-      `    → per layer ${f(a.layerSlopeMs, 2)} ms × ${DIMS.numLayers} = ${f(a.layerSlopeMs * DIMS.numLayers, 1)} ms (${f((100 * a.layerSlopeMs * DIMS.numLayers) / full, 0)}%), ` +
-        `fixed (embedding gather, final norm, head, IO) ${f(a.fixedMs, 1)} ms (${f((100 * a.fixedMs!) / full, 0)}%)`,
-    );
-    const fp = a.head?.find((h) => h.variant === 'fp32-gemm');
-    if (fp?.interleavedMs !== undefined)
-      log(
-        `    the fp32 head alone in the same rounds: ${f(fp.interleavedMs, 1)} ms = ${f((100 * fp.interleavedMs) / full, 0)}% of a 30-layer step`,
-      );
-  }
-  if (a.head?.length) {
-    const fp = a.head.find((h) => h.variant === 'fp32-gemm');
-    const full = a.fullMs ?? step;
-    log(
-      `  the head alone (M = 1: [1, 2560] × [2560, 128256]; weights = the synthetic checkpoint's embedding; logits vs the fp32 Gemm's over 16 inputs):`,
-    );
-    for (const h of a.head) {
-      const projected =
-        fp?.interleavedMs !== undefined && h.interleavedMs !== undefined
-          ? full - fp.interleavedMs + h.interleavedMs
-          : NaN;
-      const v = h.vsFp32;
-      log(
-        `    ${h.variant.padEnd(15)} ${f(h.bytes / MB, 0).padStart(5)} MB  own process ${f(h.meanMs, 1).padStart(6)} ms, interleaved ${f(h.interleavedMs, 1).padStart(6)} ms  ` +
-          `max |Δ| ${v ? v.maxAbsDiff.toExponential(2) : '—'}, mean ${v ? v.meanAbsDiff.toExponential(2) : '—'}, argmax ${v ? `${v.argmaxAgree}/${v.positions}` : '—'}` +
-          (Number.isFinite(projected)
-            ? `  → int2 ≈ ${f(projected, 0)} ms/token = ${f(1000 / projected, 1)} tok/s`
-            : '') +
-          `  (${h.describe})`,
-      );
-    }
-    if (fp?.interleavedMs !== undefined)
-      log(
-        `    projection = interleaved 30-layer int2 step − fp32 head alone + this head alone; no head at all: ${f(full - fp.interleavedMs, 0)} ms = ${f(1000 / (full - fp.interleavedMs), 1)} tok/s`,
-      );
-  }
-  for (const e of a.errors) log(`  analysis error: ${e.split('\n')[0]}`);
+  if (x.head) log(`  head: ${x.head.op} ${x.head.node} ${f(x.head.ms, 2)} ms (${pct(x.head.ms)})`);
+  for (const o of x.byOp.slice(0, 14))
+    log(`  ${o.op.padEnd(34)} ${f(o.ms, 2).padStart(8)} ms ${pct(o.ms).padStart(4)}  ×${f(o.count, 0)}`);
+  log(`  top nodes: ${x.topNodes.map((n) => `${n.node} (${n.op}) ${f(n.ms, 2)} ms`).join(', ')}`);
 }
 
 await main();

@@ -1,21 +1,37 @@
 /**
- * One format's decode measurement, in its own process (so its peak RSS is attributable and sessions
+ * One of our formats' decode measurement, in its own process (so its peak RSS is attributable and sessions
  * never pile up). Run by bench/decode-2b4t.ts as `node --import tsx bench/lib/decode-child.ts '<json>'`.
+ * The definitions are shared with the peer's bench/lib/llama-child.ts:
  *
- * Session: onnxruntime-node, CPU EP, intraOpNumThreads from the arguments, graphOptimizationLevel 'all'.
- * 1. probe: a fixed prompt of `probeLength` tokens with an empty cache; its logits go to `logitsFile`.
- * 2. prefill: a `prefillLength`-token prompt with an empty cache; one untimed run (its present.* is the
- *    cache for step 3), then `prefillRuns` timed runs.
- * 3. decode: one token (the prefill's greedy next token) at position `prefillLength` against that real
- *    cache (past_sequence_length = prefillLength), the same feeds every step; warm-up steps, then at
- *    least `minDecodeSteps` timed steps and at least `minDecodeSeconds`.
+ * Session: onnxruntime-node, CPU EP, intraOpNumThreads from the arguments, graphOptimizationLevel 'all';
+ * load = InferenceSession.create.
+ * 1. prefill: a `prefillLength`-token prompt (bench/lib/common.ts benchPrompt) with an empty cache; one
+ *    untimed run (its present.* is the cache for step 2), then `prefillRuns` timed runs;
+ *    prefill tok/s = prompt tokens ÷ the median run (the time to the first token's logits).
+ * 2. decode: one token (the prefill's greedy next token) at position `prefillLength` against that real
+ *    cache (past_sequence_length = prefillLength), the same feeds every step; warm-up steps, then at least
+ *    `minDecodeSteps` timed steps and at least `minDecodeSeconds`; decode = the median step.
+ * 3. with `generate`: greedy decoding with the KV cache from a short prompt, each step's logits and own
+ *    argmax written out; with `forcedIdsFile` the fed tokens are those ids (teacher forcing), so two models'
+ *    logits compare position by position and "greedy identical" means every own argmax equals the forced id.
  * With `profileDir`, the session profiles instead and only the decode steps are reported, per op type.
  */
 import { readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { IO_NAMES } from '../../src/core/bitnet/decoder-graph.ts';
-import { checkPrompt } from '../../src/core/check/runtime-check.ts';
+import { benchPrompt, medianOf } from './common.ts';
+
+export interface GenerateArgs {
+  promptLength: number;
+  steps: number;
+  /** int32 ids to feed instead of the model's own choices (another model's greedy output). */
+  forcedIdsFile?: string;
+  /** The model's own argmax at each step, int32 [steps]. */
+  idsFile: string;
+  /** Each step's logits, float32 [steps, vocab]. */
+  logitsFile: string;
+}
 
 export interface DecodeChildArgs {
   model: string;
@@ -23,9 +39,7 @@ export interface DecodeChildArgs {
   kvHeads: number;
   headDim: number;
   vocab: number;
-  bos: number;
   threads: number;
-  probeLength: number;
   prefillLength: number;
   prefillRuns: number;
   warmupSteps: number;
@@ -33,10 +47,7 @@ export interface DecodeChildArgs {
   minDecodeSeconds: number;
   maxDecodeSteps: number;
   resultFile: string;
-  /** Probe logits, raw float32 [probeLength, vocab]. */
-  logitsFile?: string;
-  /** Logits of the first decode step (the token after the 128-token prefill), raw float32 [vocab]. */
-  nextLogitsFile?: string;
+  generate?: GenerateArgs;
   profileDir?: string;
 }
 
@@ -61,7 +72,6 @@ export interface ProfileSummary {
 export interface DecodeChildResult {
   sessionSeconds: number;
   rssAfterSessionMiB: number;
-  probeSeconds?: number;
   prefill?: { tokens: number; runsSeconds: number[]; tokensPerSecond: number; warmupSeconds: number };
   decode?: {
     pastLength: number;
@@ -69,8 +79,8 @@ export interface DecodeChildResult {
     stepsMs: number[];
     meanMs: number;
     medianMs: number;
-    tokensPerSecond: number;
   };
+  generate?: { steps: number; forced: boolean };
   profile?: ProfileSummary;
   rssEndMiB: number;
 }
@@ -85,13 +95,14 @@ function int64(dims: number[], values: number[]): ort.Tensor {
   );
 }
 
+export interface CacheShape {
+  layers: number;
+  kvHeads: number;
+  headDim: number;
+}
+
 /** Feeds for a whole prompt with an empty cache (past_sequence_length 0). */
-export function decoderPromptFeeds(
-  ids: number[],
-  layers: number,
-  kvHeads: number,
-  headDim: number,
-): Record<string, ort.Tensor> {
+export function decoderPromptFeeds(ids: number[], c: CacheShape): Record<string, ort.Tensor> {
   const feeds: Record<string, ort.Tensor> = {
     [IO_NAMES.inputIds]: int64([1, ids.length], ids),
     [IO_NAMES.attentionMask]: int64([1, ids.length], new Array<number>(ids.length).fill(1)),
@@ -101,29 +112,28 @@ export function decoderPromptFeeds(
     ),
   };
   const empty = new Float32Array(0);
-  for (let i = 0; i < layers; i++) {
-    feeds[IO_NAMES.pastKey(i)] = new ort.Tensor('float32', empty, [1, kvHeads, 0, headDim]);
-    feeds[IO_NAMES.pastValue(i)] = new ort.Tensor('float32', empty, [1, kvHeads, 0, headDim]);
+  for (let i = 0; i < c.layers; i++) {
+    feeds[IO_NAMES.pastKey(i)] = new ort.Tensor('float32', empty, [1, c.kvHeads, 0, c.headDim]);
+    feeds[IO_NAMES.pastValue(i)] = new ort.Tensor('float32', empty, [1, c.kvHeads, 0, c.headDim]);
   }
   return feeds;
 }
 
-/** Feeds for one decode step after a prefill of `past` tokens: its greedy next token against its cache. */
+/** Feeds for one token at position `past` against the cache a previous run returned. */
 export function decoderStepFeeds(
-  prefilled: ort.InferenceSession.OnnxValueMapType,
+  previous: ort.InferenceSession.OnnxValueMapType,
+  token: number,
   past: number,
   layers: number,
-  vocab: number,
 ): Record<string, ort.Tensor> {
-  const next = argmaxLast(prefilled[IO_NAMES.logits].data as Float32Array, vocab);
   const feeds: Record<string, ort.Tensor> = {
-    [IO_NAMES.inputIds]: int64([1, 1], [next]),
+    [IO_NAMES.inputIds]: int64([1, 1], [token]),
     [IO_NAMES.attentionMask]: int64([1, past + 1], new Array<number>(past + 1).fill(1)),
     [IO_NAMES.positionIds]: int64([1, 1], [past]),
   };
   for (let i = 0; i < layers; i++) {
-    feeds[IO_NAMES.pastKey(i)] = prefilled[IO_NAMES.presentKey(i)] as ort.Tensor;
-    feeds[IO_NAMES.pastValue(i)] = prefilled[IO_NAMES.presentValue(i)] as ort.Tensor;
+    feeds[IO_NAMES.pastKey(i)] = previous[IO_NAMES.presentKey(i)] as ort.Tensor;
+    feeds[IO_NAMES.pastValue(i)] = previous[IO_NAMES.presentValue(i)] as ort.Tensor;
   }
   return feeds;
 }
@@ -140,21 +150,55 @@ export function sessionOptions(threads: number): ort.InferenceSession.SessionOpt
   };
 }
 
-function argmaxLast(logits: Float32Array, vocab: number): number {
-  const base = logits.length - vocab;
+/** The last position's logits of a run. */
+export function lastLogits(out: ort.InferenceSession.OnnxValueMapType, vocab: number): Float32Array {
+  const all = out[IO_NAMES.logits].data as Float32Array;
+  return all.subarray(all.length - vocab);
+}
+
+export function argmax(row: Float32Array): number {
   let best = 0;
-  for (let v = 1; v < vocab; v++) if (logits[base + v] > logits[base + best]) best = v;
+  for (let v = 1; v < row.length; v++) if (row[v] > row[best]) best = v;
   return best;
 }
 
-export function medianOf(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+/**
+ * Greedy decoding with the cache: `steps` rows of last-position logits and the model's own argmax of each;
+ * the token fed at step i + 1 is forced[i] when given, else the own argmax.
+ */
+export async function greedyRun(
+  session: ort.InferenceSession,
+  c: CacheShape & { vocab: number },
+  prompt: number[],
+  steps: number,
+  forced?: Int32Array,
+): Promise<{ ids: Int32Array; logits: Float32Array }> {
+  const ids = new Int32Array(steps);
+  const logits = new Float32Array(steps * c.vocab);
+  let out = await session.run(decoderPromptFeeds(prompt, c));
+  for (let s = 0; s < steps; s++) {
+    const row = lastLogits(out, c.vocab);
+    logits.set(row, s * c.vocab);
+    ids[s] = argmax(row);
+    if (s === steps - 1) break;
+    const fed = forced ? forced[s] : ids[s];
+    out = await session.run(decoderStepFeeds(out, fed, prompt.length + s, c.layers));
+  }
+  return { ids, logits };
 }
 
-function writeFloats(file: string, data: Float32Array): void {
+function writeTyped(file: string, data: Float32Array | Int32Array): void {
   writeFileSync(file, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+}
+
+export function readInt32(file: string): Int32Array {
+  const b = readFileSync(file);
+  return new Int32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
+export function readFloat32(file: string): Float32Array {
+  const b = readFileSync(file);
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 }
 
 async function main(a: DecodeChildArgs): Promise<DecodeChildResult> {
@@ -172,32 +216,22 @@ async function main(a: DecodeChildArgs): Promise<DecodeChildResult> {
     rssAfterSessionMiB: process.memoryUsage().rss / MiB,
     rssEndMiB: 0,
   };
+  const shape = { layers: a.layers, kvHeads: a.kvHeads, headDim: a.headDim, vocab: a.vocab };
 
-  const promptFeeds = (ids: number[]) => decoderPromptFeeds(ids, a.layers, a.kvHeads, a.headDim);
-  const seconds = async (f: () => Promise<unknown>) => {
-    const t = performance.now();
-    await f();
-    return (performance.now() - t) / 1000;
-  };
-
-  // 1. Probe (also the session's first run).
-  if (!a.profileDir) {
-    const probe = checkPrompt(a.vocab, a.bos, a.probeLength, 3);
-    const t = performance.now();
-    const out = await session.run(promptFeeds(probe));
-    result.probeSeconds = (performance.now() - t) / 1000;
-    if (a.logitsFile) writeFloats(a.logitsFile, out[IO_NAMES.logits].data as Float32Array);
-  }
-
-  // 2. Prefill: the untimed run yields the cache.
-  const prompt = checkPrompt(a.vocab, a.bos, a.prefillLength, 1);
-  const prefillFeeds = promptFeeds(prompt);
+  // 1. Prefill: the untimed run yields the cache.
+  const prompt = benchPrompt(a.vocab, a.prefillLength);
+  const prefillFeeds = decoderPromptFeeds(prompt, shape);
   let t = performance.now();
   const prefilled = await session.run(prefillFeeds);
   const prefillWarmup = (performance.now() - t) / 1000;
   if (!a.profileDir) {
     const runs: number[] = [];
-    for (let r = 0; r < a.prefillRuns; r++) runs.push(await seconds(() => session.run(prefillFeeds)));
+    for (let r = 0; r < a.prefillRuns; r++) {
+      t = performance.now();
+      const out = await session.run(prefillFeeds);
+      argmax(lastLogits(out, a.vocab)); // the first token, as the peer's time includes its greedy pick
+      runs.push((performance.now() - t) / 1000);
+    }
     result.prefill = {
       tokens: a.prefillLength,
       runsSeconds: runs,
@@ -206,34 +240,30 @@ async function main(a: DecodeChildArgs): Promise<DecodeChildResult> {
     };
   }
 
-  // 3. Decode one token against the real cache of prefillLength positions.
-  const decodeFeeds = decoderStepFeeds(prefilled, a.prefillLength, a.layers, a.vocab);
-  const warmupMs: number[] = [];
-  for (let s = 0; s < a.warmupSteps; s++) {
+  // 2. Decode one token against the real cache of prefillLength positions.
+  const next = argmax(lastLogits(prefilled, a.vocab));
+  const decodeFeeds = decoderStepFeeds(prefilled, next, a.prefillLength, a.layers);
+  const step = async () => {
     t = performance.now();
     const out = await session.run(decodeFeeds);
-    warmupMs.push(performance.now() - t);
-    if (s === 0 && a.nextLogitsFile) writeFloats(a.nextLogitsFile, out[IO_NAMES.logits].data as Float32Array);
-  }
+    argmax(lastLogits(out, a.vocab));
+    return performance.now() - t;
+  };
+  const warmupMs: number[] = [];
+  for (let s = 0; s < a.warmupSteps; s++) warmupMs.push(await step());
   const stepsMs: number[] = [];
   const start = performance.now();
   while (
     stepsMs.length < a.maxDecodeSteps &&
     (stepsMs.length < a.minDecodeSteps || performance.now() - start < a.minDecodeSeconds * 1000)
-  ) {
-    t = performance.now();
-    await session.run(decodeFeeds);
-    stepsMs.push(performance.now() - t);
-  }
-  const meanMs = stepsMs.reduce((x, y) => x + y, 0) / stepsMs.length;
-  const medianMs = medianOf(stepsMs);
+  )
+    stepsMs.push(await step());
   result.decode = {
     pastLength: a.prefillLength,
     warmupMs,
     stepsMs,
-    meanMs,
-    medianMs,
-    tokensPerSecond: 1000 / meanMs,
+    meanMs: stepsMs.reduce((x, y) => x + y, 0) / stepsMs.length,
+    medianMs: medianOf(stepsMs),
   };
 
   if (a.profileDir) {
@@ -241,6 +271,16 @@ async function main(a: DecodeChildArgs): Promise<DecodeChildResult> {
     const file = readdirSync(a.profileDir).find((f) => f.endsWith('.json'));
     if (!file) throw new Error(`no profile written to ${a.profileDir}`);
     result.profile = summariseProfile(path.join(a.profileDir, file), stepsMs.length, a.vocab);
+  }
+
+  // 3. Greedy generation (fidelity between formats), after every timing.
+  if (a.generate && !a.profileDir) {
+    const g = a.generate;
+    const forced = g.forcedIdsFile ? readInt32(g.forcedIdsFile) : undefined;
+    const run = await greedyRun(session, shape, benchPrompt(a.vocab, g.promptLength, 3), g.steps, forced);
+    writeTyped(g.idsFile, run.ids);
+    writeTyped(g.logitsFile, run.logits);
+    result.generate = { steps: g.steps, forced: !!forced };
   }
   await session.release();
   result.rssEndMiB = process.memoryUsage().rss / MiB;
