@@ -34,6 +34,9 @@ export const SAMPLE_DIMS: BitNetDims = {
 export const SAMPLE_LABEL =
   'Sample: a small BitNet b1.58 trained on software licenses (4 layers, byte-level)';
 
+/** The start of a sentence from the training texts, offered in the generation panel. */
+export const SAMPLE_PROMPT = 'THE SOFTWARE IS PROVIDED';
+
 /** Copied unchanged from samples/ (the checkpoint, its config and tokenizer). */
 export const SAMPLE_COPIED = [
   'config.json',
@@ -57,7 +60,7 @@ export async function makeSample(outDir = SAMPLE_DIR, source = SAMPLE_SOURCE): P
     do_sample: false,
     max_length: config.max_position_embeddings,
   };
-  const index = { label: SAMPLE_LABEL, files: SAMPLE_FILES };
+  const index = { label: SAMPLE_LABEL, files: SAMPLE_FILES, prompt: SAMPLE_PROMPT };
 
   await mkdir(outDir, { recursive: true });
   // Staged and renamed into place: a dev server reading the folder never sees half a file.
