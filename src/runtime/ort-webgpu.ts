@@ -28,16 +28,17 @@ function configure(): void {
 export interface WebGpuSession {
   session: DecoderSession;
   /**
-   * Undefined when every node runs on the GPU; otherwise onnxruntime's reason why the graph could not
-   * load without its CPU fallback (the session then runs those nodes on the CPU).
+   * Nodes onnxruntime runs on the CPU instead (op type → count), as its own node placement log says;
+   * empty when every node runs on the GPU.
    */
-  cpuFallback?: string;
+  cpuNodes: Record<string, number>;
 }
 
 /**
- * A WebGPU session. It is first created with onnxruntime's CPU fallback disabled, so a graph with a
- * node the WebGPU backend does not take fails with onnxruntime's own message; only then is it created
- * again with the fallback, and that message is reported instead of hidden.
+ * A WebGPU session. It is first created with onnxruntime's CPU fallback disabled; when that fails
+ * because some node has no WebGPU kernel (or is a shape computation onnxruntime keeps on the CPU by
+ * design), it is created again with the fallback and verbose logging, and onnxruntime's node placement
+ * log tells which nodes went to the CPU, so the page can say so instead of hiding it.
  */
 export async function openWebGpuSession(bytes: ModelBytes): Promise<WebGpuSession> {
   configure();
@@ -46,21 +47,59 @@ export async function openWebGpuSession(bytes: ModelBytes): Promise<WebGpuSessio
       executionProviders: ['webgpu'],
       graphOptimizationLevel: 'all',
       externalData: bytes.externalData,
-      logSeverityLevel: 3,
+      // Strict: its expected failure is not an error to log. Fallback: verbose, for the placement log.
+      logSeverityLevel: fallback ? 0 : 4,
       extra: { session: { disable_cpu_ep_fallback: fallback ? '0' : '1' } },
     });
-  let cpuFallback: string | undefined;
   let session: ort.InferenceSession;
+  let cpuNodes: Record<string, number> = {};
   try {
     session = await create(false);
-  } catch (e) {
-    cpuFallback = (e as Error)?.message ?? String(e);
-    session = await create(true);
+  } catch (strictError) {
+    const { result, lines } = await captureConsole(() => create(true));
+    session = result;
+    cpuNodes = cpuPlacements(lines);
+    if (Object.keys(cpuNodes).length === 0) {
+      cpuNodes = { [`unknown (${(strictError as Error)?.message ?? strictError})`]: 1 };
+    }
   }
   return {
     session: adaptSession(session, (type, data, dims) => new ort.Tensor(type, data, dims)),
-    cpuFallback,
+    cpuNodes,
   };
+}
+
+/** Runs `run` with the console's output collected instead of printed (onnxruntime logs through it). */
+async function captureConsole<T>(run: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
+  const methods = ['log', 'info', 'warn', 'error', 'debug'] as const;
+  const saved = methods.map((m) => console[m]);
+  const lines: string[] = [];
+  for (const m of methods) console[m] = (...args: unknown[]) => void lines.push(args.map(String).join(' '));
+  try {
+    return { result: await run(), lines };
+  } finally {
+    methods.forEach((m, i) => (console[m] = saved[i]));
+  }
+}
+
+/** Op types listed under `Node(s) placed on [CPUExecutionProvider]` in onnxruntime's placement log. */
+export function cpuPlacements(lines: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  let inCpu = false;
+  for (const line of lines) {
+    if (/Node\(s\) placed on \[/.test(line)) {
+      inCpu = line.includes('[CPUExecutionProvider]');
+      continue;
+    }
+    if (!inCpu) continue;
+    const node = line.match(/VerifyEachNodeIsAssignedToAnEp\]\s+(\S+) \(/);
+    if (!node) {
+      inCpu = false;
+      continue;
+    }
+    counts[node[1]] = (counts[node[1]] ?? 0) + 1;
+  }
+  return counts;
 }
 
 /** The WebGPU adapter this browser offers, or why there is none. */

@@ -27,8 +27,11 @@ export interface GeneratorModel {
   maxPositions?: number;
   stopIds: number[];
   loadSeconds: number;
-  /** WebGPU only: why some nodes run on the CPU, in onnxruntime's words; undefined when none do. */
-  cpuFallback?: string;
+  /**
+   * WebGPU only: op type → number of nodes onnxruntime placed on the CPU instead (its placement log);
+   * empty when every node runs on the GPU.
+   */
+  cpuNodes?: Record<string, number>;
 }
 
 export type LoadOutcome = { ok: true; model: GeneratorModel } | { ok: false; problem: Problem };

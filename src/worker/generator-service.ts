@@ -72,10 +72,10 @@ export class GeneratorService implements GeneratorApi {
         : undefined;
       const bytes = await readModel(input, chosen.model, chosen.data);
       let session: DecoderSession;
-      let cpuFallback: string | undefined;
+      let cpuNodes: Record<string, number> | undefined;
       if (backend === 'webgpu') {
         const { openWebGpuSession } = await import('../runtime/ort-webgpu.ts');
-        ({ session, cpuFallback } = await openWebGpuSession(bytes));
+        ({ session, cpuNodes } = await openWebGpuSession(bytes));
       } else {
         session = await openWasmSession(bytes);
       }
@@ -90,7 +90,7 @@ export class GeneratorService implements GeneratorApi {
         maxPositions: settings.maxPositions,
         stopIds: settings.stopIds,
         loadSeconds: (performance.now() - started) / 1000,
-        cpuFallback,
+        cpuNodes,
       };
       this.loaded = { session, kv: settings.kv, tokenizer, info };
       return { ok: true, model: info };

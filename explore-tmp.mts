@@ -1,0 +1,24 @@
+import { launchChromium } from './test/browser/chromium.ts';
+import { serveStatic } from './test/browser/static-server.ts';
+import { openApp, watchContext, waitForPhase } from './test/browser/app-harness.ts';
+const server = await serveStatic('./dist', { mount: '/app/' });
+const b = await launchChromium({ webgpu: true });
+const watch = await watchContext(b.context, server.origin);
+const page = await openApp(b.context, server.url, watch);
+const lines: string[] = [];
+page.on('worker', (w) => { w.evaluate(() => { (globalThis as any).__ortVerbose = true; }).catch(() => {}); });
+page.on('console', (m) => lines.push(m.text()));
+await page.getByTestId('sample').click();
+await waitForPhase(page, ['ready']);
+await page.getByTestId('format-' + (process.argv[2] ?? 'fp32')).check();
+await page.getByTestId('runtime-check').uncheck();
+await page.getByTestId('convert').click();
+await waitForPhase(page, ['done', 'failed']);
+await page.waitForSelector('[data-testid=generate-model][data-phase=ready], [data-testid=generate-model][data-phase=failed]', { timeout: 120000 });
+console.log(await page.getByTestId('backend-status').textContent());
+const i = lines.findIndex((l) => /placed on \[CPUExecutionProvider\]/.test(l));
+const ops = new Map<string, number>();
+for (const l of lines.slice(i + 1)) { if (/Some nodes were not assigned/.test(l)) break; const m = l.match(/VerifyEachNodeIsAssignedToAnEp\]\s+(.*)$/); if (m) { const op = m[1].trim().split(' ')[0]; ops.set(op, (ops.get(op) ?? 0) + 1); } else console.log('other', l.slice(0, 200)); }
+console.log(process.argv[2], [...ops.entries()]);
+const sample = lines.slice(i + 1, i + 6); console.log(sample.join('\n'));
+await b.close(); await server.close();
