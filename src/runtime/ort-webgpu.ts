@@ -16,6 +16,7 @@ let configured = false;
 function configure(): void {
   if (configured) return;
   configured = true;
+  installConsoleTap();
   ort.env.wasm.wasmPaths = {
     wasm: new URL(ortWasmUrl, self.location.href).href,
     mjs: new URL(ortGlueUrl, self.location.href).href,
@@ -38,27 +39,30 @@ export interface WebGpuSession {
  * A WebGPU session. It is first created with onnxruntime's CPU fallback disabled; when that fails
  * because some node has no WebGPU kernel (or is a shape computation onnxruntime keeps on the CPU by
  * design), it is created again with the fallback and verbose logging, and onnxruntime's node placement
- * log tells which nodes went to the CPU, so the page can say so instead of hiding it.
+ * log (from a throwaway verbose session) tells which nodes went to the CPU, so the page can say so
+ * instead of hiding it.
  */
 export async function openWebGpuSession(bytes: ModelBytes): Promise<WebGpuSession> {
   configure();
-  const create = (fallback: boolean) =>
+  const create = (mode: 'strict' | 'placement-log' | 'fallback') =>
     ort.InferenceSession.create(bytes.model, {
       executionProviders: ['webgpu'],
       graphOptimizationLevel: 'all',
       externalData: bytes.externalData,
-      // Strict: its expected failure is not an error to log. Fallback: verbose, for the placement log.
-      logSeverityLevel: fallback ? 0 : 4,
-      extra: { session: { disable_cpu_ep_fallback: fallback ? '0' : '1' } },
+      // The strict attempt's expected failure is not an error to log; the placement log is verbose.
+      logSeverityLevel: mode === 'strict' ? 4 : mode === 'placement-log' ? 0 : 3,
+      extra: { session: { disable_cpu_ep_fallback: mode === 'strict' ? '1' : '0' } },
     });
   let session: ort.InferenceSession;
   let cpuNodes: Record<string, number> = {};
   try {
-    session = await create(false);
+    session = await create('strict');
   } catch (strictError) {
-    const { result, lines } = await captureConsole(() => create(true));
-    session = result;
+    // A session made for its log only: a verbose session stays verbose for every run after.
+    const { result, lines } = await captureConsole(() => create('placement-log'));
+    await result.release();
     cpuNodes = cpuPlacements(lines);
+    session = await create('fallback');
     if (Object.keys(cpuNodes).length === 0) {
       cpuNodes = { [`unknown (${(strictError as Error)?.message ?? strictError})`]: 1 };
     }
@@ -69,16 +73,31 @@ export async function openWebGpuSession(bytes: ModelBytes): Promise<WebGpuSessio
   };
 }
 
-/** Runs `run` with the console's output collected instead of printed (onnxruntime logs through it). */
+/**
+ * onnxruntime's WASM module keeps the console functions it found when it started, so collecting its
+ * log means the console functions must already be ours then: this installs forwarding wrappers once
+ * (before the runtime starts), which pass everything through except while `captureConsole` runs.
+ */
+let collecting: string[] | undefined;
+const CONSOLE_METHODS = ['log', 'info', 'warn', 'error', 'debug'] as const;
+
+function installConsoleTap(): void {
+  for (const m of CONSOLE_METHODS) {
+    const original = console[m].bind(console);
+    console[m] = (...args: unknown[]) => {
+      if (collecting) collecting.push(args.map(String).join(' '));
+      else original(...args);
+    };
+  }
+}
+
 async function captureConsole<T>(run: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
-  const methods = ['log', 'info', 'warn', 'error', 'debug'] as const;
-  const saved = methods.map((m) => console[m]);
   const lines: string[] = [];
-  for (const m of methods) console[m] = (...args: unknown[]) => void lines.push(args.map(String).join(' '));
+  collecting = lines;
   try {
     return { result: await run(), lines };
   } finally {
-    methods.forEach((m, i) => (console[m] = saved[i]));
+    collecting = undefined;
   }
 }
 

@@ -238,6 +238,8 @@ function describe(e: unknown, stage: 'load' | 'generate'): Problem {
   return {
     kind: 'environment',
     message: `the model failed while generating: ${message}`,
-    hint: 'Try the other backend, or fewer tokens.',
+    hint: /requires f16/.test(message)
+      ? 'This GPU has no 16-bit float support (WebGPU shader-f16), which the model’s float16 tensors need: use WASM, or convert with float32 embeddings.'
+      : 'Try the other backend, or fewer tokens.',
   };
 }
