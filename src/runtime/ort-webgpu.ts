@@ -120,27 +120,3 @@ export function cpuPlacements(lines: readonly string[]): Record<string, number> 
   }
   return counts;
 }
-
-/** The WebGPU adapter this browser offers, or why there is none. */
-export async function webGpuAdapter(): Promise<
-  { available: true; name: string } | { available: false; reason: string }
-> {
-  const gpu = (navigator as unknown as { gpu?: GpuLike }).gpu;
-  if (!gpu) return { available: false, reason: 'this browser has no WebGPU' };
-  try {
-    const adapter = await gpu.requestAdapter();
-    if (!adapter) return { available: false, reason: 'WebGPU offers no adapter here' };
-    const info = adapter.info ?? {};
-    const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'GPU';
-    return { available: true, name };
-  } catch (e) {
-    return { available: false, reason: `WebGPU adapter request failed: ${(e as Error)?.message ?? e}` };
-  }
-}
-
-/** The part of navigator.gpu used here (the WebGPU type definitions are not a dependency). */
-interface GpuLike {
-  requestAdapter(): Promise<{
-    info?: { vendor?: string; architecture?: string; description?: string };
-  } | null>;
-}

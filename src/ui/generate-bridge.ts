@@ -14,6 +14,7 @@ import type {
   LoadOutcome,
   WebGpuSupport,
 } from '../worker/api.ts';
+import { webGpuSupport } from './webgpu-support.ts';
 import type { WorkerLike } from './worker-bridge.ts';
 
 /** What the generation state needs; the bridge implements it, tests can fake it. */
@@ -44,7 +45,7 @@ export class GenerateBridge implements GeneratorClient {
   }
 
   webGpu(): Promise<WebGpuSupport> {
-    return this.remote.webGpu();
+    return webGpuSupport();
   }
 
   load(files: InputFile[], backend: Backend, model?: string): Promise<LoadOutcome> {

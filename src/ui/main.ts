@@ -11,6 +11,7 @@ import './styles.css';
 const bridge = new WorkerBridge();
 const app = new AppState(bridge);
 const gen = new GenerateState(new GenerateBridge());
+void gen.detectBackends();
 mount(App, { target: document.getElementById('app')!, props: { app, gen } });
 
 void registerServiceWorker().then((ready) => (app.offline = ready ? 'ready' : 'unavailable'));

@@ -67,7 +67,6 @@ export type GenerationOutcome =
   | { ok: false; problem: Problem };
 
 export interface GeneratorApi {
-  webGpu(): Promise<WebGpuSupport>;
   /** Opens a converted model (its .onnx, external data, config and tokenizer files) on a backend. */
   load(files: InputFile[], backend: Backend, model?: string): Promise<LoadOutcome>;
   generate(

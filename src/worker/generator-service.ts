@@ -20,7 +20,6 @@ import type {
   InputFile,
   LoadOutcome,
   Problem,
-  WebGpuSupport,
 } from './generate-api.ts';
 
 interface Loaded {
@@ -33,11 +32,6 @@ interface Loaded {
 export class GeneratorService implements GeneratorApi {
   private loaded?: Loaded;
   private running?: AbortController;
-
-  async webGpu(): Promise<WebGpuSupport> {
-    const { webGpuAdapter } = await import('../runtime/ort-webgpu.ts');
-    return webGpuAdapter();
-  }
 
   async load(files: InputFile[], backend: Backend, model?: string): Promise<LoadOutcome> {
     if (this.running) return { ok: false, problem: busy() };
