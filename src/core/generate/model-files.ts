@@ -28,7 +28,7 @@ export function findGenerationFiles(names: readonly string[]): GenerationFiles {
   const present = new Set(names);
   const models = names
     .filter((n) => n.toLowerCase().endsWith('.onnx'))
-    .sort((a, b) => depth(a) - depth(b) || a.localeCompare(b))
+    .sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : a > b ? 1 : 0))
     .map((model) => {
       const data: string[] = [];
       while (present.has(dataFileName(model, data.length))) data.push(dataFileName(model, data.length));
