@@ -160,6 +160,7 @@ export class GenerateState {
       this.reason = 'stopped';
       this.model = undefined;
       this.loadPhase = 'none';
+      void this.load();
     }
   }
 

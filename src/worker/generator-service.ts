@@ -127,6 +127,7 @@ export class GeneratorService implements GeneratorApi {
         stopIds: info.stopIds,
         maxPositions: info.maxPositions,
         signal: abort.signal,
+        pause: nextTask,
         onToken: (t) => {
           ids.push(t.id);
           if (t.index === 0) firstMs = t.elapsedMs;
@@ -209,6 +210,18 @@ async function readModel(input: InputFiles, model: string, data: string[]): Prom
       data.map(async (name) => ({ path: name.slice(folder.length), data: await whole(name) })),
     ),
   };
+}
+
+/** Resolves in a new task (no timer clamping), after any message that arrived meanwhile. */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(undefined);
+  });
 }
 
 const busy = (): Problem => ({

@@ -217,11 +217,7 @@ describe('generation panel (built app, Chromium with WebGPU on SwiftShader)', ()
 
       // WASM: the whole README continuation, as text.
       await useBackend(page, 'wasm');
-      await page.getByTestId('max-new-tokens').fill(String(ref.tokens.length));
-      await page.getByTestId('generate').click();
-      await page.locator('[data-testid=generation][data-state=running]').waitFor();
-      await shoot(page, '02-running');
-      const wasm = await finished(page);
+      const wasm = await generate(page, SAMPLE_PROMPT, ref.tokens.length);
       expect(wasm.state).toBe('done');
       expect(wasm.ids).toEqual(ref.tokens);
       await expect(page.getByTestId('generation').textContent()).resolves.toContain(
@@ -244,10 +240,14 @@ describe('generation panel (built app, Chromium with WebGPU on SwiftShader)', ()
         undefined,
         { timeout: 120_000, polling: 20 },
       );
+      await shoot(page, '02-running');
       await page.getByTestId('stop-generation').click();
       const stopped = await finished(page);
+      // Stopped between steps by the worker itself: the model stays loaded.
+      await expect(page.getByTestId('generate-model').getAttribute('data-phase')).resolves.toBe('ready');
       expect(stopped.state).toBe('stopped');
       expect(stopped.ids.length).toBeGreaterThanOrEqual(6);
+      figures.stoppedAfterTokens = stopped.ids.length;
       expect(stopped.ids.length).toBeLessThan(400);
       const refLong = greedyPath(sample.dims, sample.weights, bytes(SAMPLE_PROMPT), stopped.ids.length);
       const clear = refLong.gaps.findIndex((g) => g <= MIN_LOGIT_GAP);

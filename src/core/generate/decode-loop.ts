@@ -70,6 +70,11 @@ export interface GenerateRequest {
   signal?: AbortSignal;
   /** Called with each token as soon as it is chosen. */
   onToken?: (token: GeneratedToken) => void;
+  /**
+   * Awaited between steps. A worker passes a macrotask yield here, so messages (a stop) are handled
+   * while generating: onnxruntime's run may resolve without ever leaving the microtask queue.
+   */
+  pause?: () => Promise<void>;
   /** Milliseconds, monotonic (performance.now in both hosts). */
   now?: () => number;
 }
@@ -159,7 +164,9 @@ export async function generate(
     else {
       past = nextPast(io, out);
       input = [id];
-      continue;
+      await request.pause?.();
+      if (!request.signal?.aborted) continue;
+      reason = 'stopped';
     }
     break;
   }
