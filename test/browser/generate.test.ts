@@ -30,7 +30,7 @@ import {
   type Watch,
 } from './app-harness.ts';
 import { launchChromium, type Browser } from './chromium.ts';
-import { serveStatic, type StaticServer } from './static-server.ts';
+import { serveStatic, type StaticServer } from '../../src/platform/node/static-server.ts';
 
 const CSP = readFileSync(path.join(REPO, 'index.html'), 'utf8').match(/content="(default-src[^"]+)"/)![1];
 
@@ -86,7 +86,7 @@ beforeAll(async () => {
     if (p.minLogitGap >= MIN_LOGIT_GAP && p.minRoundingMargin >= MIN_ROUNDING_MARGIN) fixturePath = p;
   }
   if (!fixturePath) throw new Error('no fixture prompt clear of ties');
-  server = await serveStatic(path.join(REPO, 'dist'), { mount: '/gen/', csp: CSP });
+  server = await serveStatic(path.join(REPO, 'dist'), { mount: '/gen/', csp: CSP, record: true });
   browser = await launchChromium({ webgpu: true });
   watch = await watchContext(browser.context, server.origin);
 }, 300_000);

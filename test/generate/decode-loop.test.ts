@@ -36,8 +36,8 @@ const MIN_LOGIT_GAP = 0.05;
 const FORMATS = {
   fp32: ['--format', 'fp32'],
   int8: ['--format', 'int8'],
-  'int2 (accuracy_level 0)': ['--format', 'int2', '--exact'],
-  'int2 (default, accuracy_level 4)': ['--format', 'int2'],
+  int2: ['--format', 'int2'],
+  'int2, q8 head': ['--format', 'int2', '--head', 'q8'],
 } as const;
 type FormatName = keyof typeof FORMATS;
 
