@@ -25,6 +25,25 @@ function configure(): void {
   ort.env.logLevel = 'error';
 }
 
+/** A model and its external data files, whole (onnxruntime-web copies them into its heap anyway). */
+export interface ModelBytes {
+  model: Uint8Array;
+  /** `path` as the model's external_data entries name it (relative to the model's folder). */
+  externalData: { path: string; data: Uint8Array }[];
+}
+
+/** A session on the WASM backend (CPU, 1 thread) over model bytes, for generation in the tab. */
+export async function openWasmSession(bytes: ModelBytes): Promise<DecoderSession> {
+  configure();
+  const session = await ort.InferenceSession.create(bytes.model, {
+    executionProviders: ['wasm'],
+    graphOptimizationLevel: 'all',
+    externalData: bytes.externalData,
+    logSeverityLevel: 3,
+  });
+  return adaptSession(session, (type, data, dims) => new ort.Tensor(type, data, dims));
+}
+
 export interface WebSessionFiles {
   /** Reads a file of the (staged) output by name. */
   open: (name: string) => Promise<ByteSource | undefined>;

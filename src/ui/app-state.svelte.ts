@@ -36,6 +36,8 @@ export interface CheckLine {
 export interface LoadedModel {
   label: string;
   files: InputFile[];
+  /** A prompt that suits the model (the bundled sample's), offered when it is run after converting. */
+  prompt?: string;
 }
 
 /** Enough lines for a 2B model's verbose log (one per tensor) with room to spare. */

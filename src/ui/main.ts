@@ -2,15 +2,19 @@
 import { mount } from 'svelte';
 import App from './App.svelte';
 import { AppState } from './app-state.svelte.ts';
+import { GenerateBridge } from './generate-bridge.ts';
+import { GenerateState } from './generate-state.svelte.ts';
 import { registerServiceWorker } from './service-worker.ts';
 import { WorkerBridge } from './worker-bridge.ts';
 import './styles.css';
 
 const bridge = new WorkerBridge();
 const app = new AppState(bridge);
-mount(App, { target: document.getElementById('app')!, props: { app } });
+const gen = new GenerateState(new GenerateBridge());
+void gen.detectBackends();
+mount(App, { target: document.getElementById('app')!, props: { app, gen } });
 
 void registerServiceWorker().then((ready) => (app.offline = ready ? 'ready' : 'unavailable'));
 
 // Test and diagnostics hook: lets a test list OPFS through the worker without touching the UI.
-(globalThis as unknown as { bitnet2onnx?: unknown }).bitnet2onnx = { app, bridge };
+(globalThis as unknown as { bitnet2onnx?: unknown }).bitnet2onnx = { app, bridge, gen };

@@ -62,15 +62,19 @@ async function walkEntry(entry: FileSystemEntry, prefix: string): Promise<InputF
 /** The bundled sample (made by scripts/make-sample.ts at build time), fetched from this origin only. */
 export async function loadSampleModel(base = document.baseURI): Promise<LoadedModel> {
   const indexUrl = new URL('sample/index.json', base);
-  const index = (await fetchOk(indexUrl)).json() as Promise<{ label: string; files: string[] }>;
-  const { label, files } = await index;
+  const index = (await fetchOk(indexUrl)).json() as Promise<{
+    label: string;
+    files: string[];
+    prompt?: string;
+  }>;
+  const { label, files, prompt } = await index;
   const loaded = await Promise.all(
     files.map(async (name) => ({
       path: `sample/${name}`,
       blob: new File([await (await fetchOk(new URL(name, indexUrl))).blob()], name),
     })),
   );
-  return { label, files: loaded };
+  return { label, files: loaded, prompt };
 }
 
 async function fetchOk(url: URL): Promise<Response> {

@@ -136,3 +136,6 @@ export interface ConverterApi {
   /** Every path in OPFS (diagnostics and tests). */
   listStorage(): Promise<string[]>;
 }
+
+/** The generation worker's contract (src/worker/generate-worker.ts), for the page. */
+export type * from './generate-api.ts';

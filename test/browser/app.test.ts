@@ -166,7 +166,7 @@ describe('web app (built, in Chromium)', () => {
     await page.getByTestId('sample').focus();
     await page.keyboard.press('Enter');
     expect(await waitForPhase(page, ['ready', 'invalid'])).toBe('ready');
-    await expect(page.getByTestId('summary').textContent()).resolves.toMatch(/Vocabulary\s*1,024/);
+    await expect(page.getByTestId('summary').textContent()).resolves.toMatch(/Vocabulary\s*384/);
     await screenshot(page, '03-sample-ready');
 
     await convert(page);

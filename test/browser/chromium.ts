@@ -21,13 +21,27 @@ export interface Browser {
   close(): Promise<void>;
 }
 
+/**
+ * WebGPU on SwiftShader (Vulkan on the CPU): a real WebGPU adapter in headless Chromium, for
+ * correctness only (it is far slower than a GPU). It replaces --disable-gpu.
+ */
+export const WEBGPU_ARGS = [
+  '--enable-unsafe-webgpu',
+  '--use-webgpu-adapter=swiftshader',
+  '--enable-features=Vulkan',
+];
+
 /** A persistent context (a real profile dir: OPFS and service workers behave as for a user). */
-export async function launchChromium(options: { downloads?: string } = {}): Promise<Browser> {
+export async function launchChromium(
+  options: { downloads?: string; webgpu?: boolean } = {},
+): Promise<Browser> {
   const profile = await mkdtemp(path.join(os.tmpdir(), 'bitnet2onnx-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: options.webgpu
+      ? [...CHROMIUM_ARGS.filter((a) => a !== '--disable-gpu'), ...WEBGPU_ARGS]
+      : CHROMIUM_ARGS,
     acceptDownloads: true,
     downloadsPath: options.downloads,
     viewport: { width: 1100, height: 900 },

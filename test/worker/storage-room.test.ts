@@ -43,7 +43,7 @@ describe('checkStorageRoom', () => {
     const problem = describeProblem(error);
     expect(problem.kind).toBe('environment');
     expect(problem.message).toMatch(
-      /not enough browser storage for the output: it needs 12 MB, this site may use 5 MB/,
+      /not enough browser storage for the output: it needs 13 MB, this site may use 5 MB/,
     );
     expect(problem.hint).toMatch(/folder on this computer/);
   });
