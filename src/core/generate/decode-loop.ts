@@ -1,7 +1,7 @@
 /**
  * Autoregressive generation over a converted decoder with its KV cache: the prompt in one call
  * (prefill), then one token per call, each call's `present.{i}.*` fed back as the next call's
- * `past_key_values.{i}.*`. Driven only by the I/O contract of BITNET.md's decoder (names in
+ * `past_key_values.{i}.*`. Driven only by the I/O contract of docs/spec.md §4's decoder (names in
  * IO_NAMES) and the session's own input and output names, so any graph with that contract runs:
  * fp32, int8, int2, or one rebuilt from contrib operators. No onnxruntime here; src/runtime adapts it.
  */
