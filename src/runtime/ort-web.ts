@@ -7,6 +7,7 @@ import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 import ortGlueUrl from 'onnxruntime-web/ort-wasm-simd-threaded.mjs?url';
 import type { DecoderSession } from '../core/check/decoder-session.ts';
 import { adaptSession } from './adapt-session.ts';
+import { configureServedWasm } from './wasm-env.ts';
 import type { ByteSource } from '../core/io/bytes.ts';
 
 let configured = false;
@@ -14,15 +15,7 @@ let configured = false;
 function configure(): void {
   if (configured) return;
   configured = true;
-  // Absolute URLs: the runtime resolves relative ones against its own chunk, not the page.
-  ort.env.wasm.wasmPaths = {
-    wasm: new URL(ortWasmUrl, self.location.href).href,
-    mjs: new URL(ortGlueUrl, self.location.href).href,
-  };
-  // Threads need SharedArrayBuffer, i.e. cross-origin isolation headers a static host may not send.
-  ort.env.wasm.numThreads = 1;
-  ort.env.wasm.proxy = false;
-  ort.env.logLevel = 'error';
+  configureServedWasm(ort.env, ortWasmUrl, ortGlueUrl);
 }
 
 /** A model and its external data files, whole (onnxruntime-web copies them into its heap anyway). */

@@ -9,6 +9,7 @@ import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url
 import ortGlueUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import type { DecoderSession } from '../core/check/decoder-session.ts';
 import { adaptSession } from './adapt-session.ts';
+import { configureServedWasm } from './wasm-env.ts';
 import type { ModelBytes } from './ort-web.ts';
 
 let configured = false;
@@ -17,13 +18,7 @@ function configure(): void {
   if (configured) return;
   configured = true;
   installConsoleTap();
-  ort.env.wasm.wasmPaths = {
-    wasm: new URL(ortWasmUrl, self.location.href).href,
-    mjs: new URL(ortGlueUrl, self.location.href).href,
-  };
-  ort.env.wasm.numThreads = 1;
-  ort.env.wasm.proxy = false;
-  ort.env.logLevel = 'error';
+  configureServedWasm(ort.env, ortWasmUrl, ortGlueUrl);
 }
 
 export interface WebGpuSession {
