@@ -3,7 +3,7 @@
  * browser adapters, the WASM kernels and onnxruntime-web into the engine, and report in terms the
  * page can show. The engine itself runs unchanged.
  */
-import { defaultFormat, type FormatOptions } from '../core/formats/registry.ts';
+import { defaultFormat, modelFileName, type FormatOptions } from '../core/formats/registry.ts';
 import type { RuntimeCheckReport } from '../core/check/runtime-check.ts';
 import { runtimeVerify } from '../core/check/verify.ts';
 import { convertModel, inspectModel, type VerifyStep } from '../core/convert/convert.ts';
@@ -39,7 +39,6 @@ import type {
 } from './api.ts';
 import { copyThrough } from './copy-through.ts';
 import { loadKernels } from './load-kernels.ts';
-import { modelFileFor } from './model-file.ts';
 import { describeProblem } from './problems.ts';
 import { checkStorageRoom } from './storage-room.ts';
 import { summarise } from './summary.ts';
@@ -105,7 +104,7 @@ export class ConverterService implements ConverterApi {
         input,
         target,
         kernels,
-        modelFile: modelFileFor(format.weights),
+        modelFile: modelFileName(format.weights),
         format,
         external: options.external,
         signal: abort.signal,

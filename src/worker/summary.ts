@@ -2,7 +2,13 @@
  * Turns what the engine learned from the headers into the summary the page shows before converting:
  * the original tool's architecture table, tensor counts and the size of every planned output.
  */
-import { defaultFormat, FORMAT_IDS, formatModule, type FormatOptions } from '../core/formats/registry.ts';
+import {
+  defaultFormat,
+  FORMAT_IDS,
+  formatModule,
+  modelFileName,
+  type FormatOptions,
+} from '../core/formats/registry.ts';
 import { usedTensorNames, type ModelPlan } from '../core/bitnet/model-plan.ts';
 import { PROBE_LAYERS, PROBE_VOCAB, referenceParams } from '../core/check/probe.ts';
 import { REFERENCE_PARAM_LIMIT } from '../core/check/verify.ts';
@@ -10,7 +16,6 @@ import type { InspectedModel } from '../core/convert/convert.ts';
 import { planDecoderFiles } from '../core/convert/write-decoder.ts';
 import type { ModelSummary, OutputFile } from './api.ts';
 import { copiedFileNames } from './copy-through.ts';
-import { modelFileFor } from './model-file.ts';
 
 export function summarise(
   inspected: InspectedModel,
@@ -59,7 +64,7 @@ export function plannedOutputs(
   format: FormatOptions,
   external: 'auto' | 'always' | 'never',
 ): OutputFile[] {
-  return planDecoderFiles({ plan, format, modelFile: modelFileFor(format.weights), external });
+  return planDecoderFiles({ plan, format, modelFile: modelFileName(format.weights), external });
 }
 
 /** Mirrors the engine's own choice (core/check/verify.ts), so the page can say up front what will happen. */

@@ -10,6 +10,7 @@ import { formatModule } from '../formats/registry.ts';
 import type { FormatOptions, GraphContext, QuantizedInput, WeightRole } from '../formats/format.ts';
 import type { TensorInfo } from '../safetensors/checkpoint.ts';
 import { defaultFormat } from '../formats/registry.ts';
+import { pinnedBlocks } from '../formats/int2.ts';
 import type { ModelPlan } from './model-plan.ts';
 import { buildPortableLayers } from './portable-decoder.ts';
 import { buildFusedLayers } from './fused-decoder.ts';
@@ -36,6 +37,11 @@ export const IO_NAMES = {
 /** Most negative float32: masked scores vanish in softmax without producing NaN on fully masked rows. */
 const MASK_VALUE = -3.4028234663852886e38;
 
+export interface StoredTable {
+  stored: string;
+  asFloat(value: string): string;
+}
+
 /** What both decoder styles share: the builder, the graph inputs and the per-model helpers. */
 export interface DecoderParts extends GraphContext {
   plan: ModelPlan;
@@ -48,6 +54,8 @@ export interface DecoderParts extends GraphContext {
   f32(v: number): string;
   i64s(v: number[]): string;
   floatWeight(t: TensorInfo, name?: string): string;
+  /** An embedding-sized table in the chosen storage (--embed), and how to read it as float32. */
+  table(t: TensorInfo, name: string): StoredTable;
   /** Per-token absmax int8 quantisation of x [T, K] (docs/spec.md §2), other forms built on demand. */
   quantize(x: string, features: number): QuantizedInput;
   /** y = acc · scale / s (or acc / (s · scale) for the divide rule), scale one value per output. */
@@ -90,6 +98,11 @@ export function buildDecoderGraph(
     f32,
     i64s,
     floatWeight: (t, name = t.name) => weight(name, 'float32', t.shape, { kind: 'float', tensor: t }),
+    table: (t, name) => {
+      if (format.embed === 'fp32') return { stored: parts.floatWeight(t, name), asFloat: (v) => v };
+      const stored = weight(name, 'float16', t.shape, { kind: 'float', tensor: t, as: 'float16' });
+      return { stored, asFloat: (v) => g.op('Cast', [v], { to: { i: 1 } }) };
+    },
     quantize: (x, features) => quantize(g, f32, i64s, x, features),
     rescale: (acc, input, scale) =>
       plan.scaleRule === 'multiply'
@@ -185,7 +198,7 @@ function quantize(
 export function pinBlocks(g: GraphBuilder, xq: string, K: number, bs: number): string {
   const i64s = (v: number[]) => g.constant('int64', [v.length], v);
   const per = bs - 1;
-  const blocks = Math.ceil(K / per);
+  const blocks = pinnedBlocks(K, bs);
   const padded = blocks * per === K ? xq : g.op('Pad', [xq, i64s([0, 0, 0, blocks * per - K])]);
   const grouped = g.op('Reshape', [padded, i64s([-1, blocks, per])]);
   const withPins = g.op('Pad', [grouped, i64s([0, 0, 0, 0, 0, 1]), g.constant('float32', [], [127])]);

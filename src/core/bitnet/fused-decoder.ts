@@ -9,12 +9,13 @@
 import type { TensorInfo } from '../safetensors/checkpoint.ts';
 import { projectionTensorName, type ProjectionName } from './dims.ts';
 import { formatModule } from '../formats/registry.ts';
-import type { QuantizedInput } from '../formats/format.ts';
+import { outFeatures, type QuantizedInput } from '../formats/format.ts';
 import {
   cacheOutputs,
   groupedAttention,
   ropeInverseFrequencies,
   type DecoderParts,
+  type StoredTable,
 } from './decoder-graph.ts';
 import type { LayerSources } from './model-plan.ts';
 
@@ -33,12 +34,7 @@ export function buildFusedLayers(p: DecoderParts): string {
   const format = formatModule(p.options.weights);
   g.useOpset(MS, 1);
 
-  const table = (t: TensorInfo, name: string) => {
-    if (p.options.embed === 'fp32') return { stored: floatWeight(t, name), asFloat: (v: string) => v };
-    const stored = p.weight(name, 'float16', t.shape, { kind: 'float', tensor: t, as: 'float16' });
-    return { stored, asFloat: (v: string) => g.op('Cast', [v], { to: { i: 1 } }) };
-  };
-  const embed = table(plan.embed, 'model.embed_tokens.weight');
+  const embed = p.table(plan.embed, 'model.embed_tokens.weight');
   const flatIds = g.op('Reshape', [p.inputIds, i64s([-1])]);
   const embedded = embed.asFloat(g.op('Gather', [embed.stored, flatIds]));
 
@@ -68,8 +64,10 @@ export function buildFusedLayers(p: DecoderParts): string {
   const product = (q: QuantizedInput, layer: LayerSources, names: ProjectionName[], base: string) => {
     const group = names.map((n) => layer.proj[n]);
     const acc = format.accumulate(p, q, group, base);
-    const outs = group.reduce((n, s) => n + s.shape[0], 0);
-    const scales = p.weight(`${base}.weight_scale`, 'float32', [outs], { kind: 'scales', group });
+    const scales = p.weight(`${base}.weight_scale`, 'float32', [outFeatures(group)], {
+      kind: 'scales',
+      group,
+    });
     return p.rescale(acc, q, scales);
   };
 
@@ -137,7 +135,7 @@ export function buildFusedLayers(p: DecoderParts): string {
     [a, residual] = skipNorm(down, afterAttn, next);
   });
   // After the last layer, `a` is the final-normed hidden state.
-  const headTable = plan.lmHead ? table(plan.lmHead, 'lm_head.weight') : embed;
+  const headTable = plan.lmHead ? p.table(plan.lmHead, 'lm_head.weight') : embed;
   const headSource = plan.lmHead ?? plan.embed;
   if (p.options.head === 'exact') return exactHead(p, a, headTable);
   return q8Head(p, a, headSource, headTable);
@@ -150,11 +148,7 @@ export function buildFusedLayers(p: DecoderParts): string {
  * load and +1.3 GB of memory for no gain at one token per step (the product reads the table once either
  * way). The Reshape output aliases the table; no bytes are copied per run.
  */
-function exactHead(
-  p: DecoderParts,
-  final: string,
-  table: { stored: string; asFloat: (v: string) => string },
-): string {
+function exactHead(p: DecoderParts, final: string, table: StoredTable): string {
   const { g, i64s } = p;
   const { vocabSize, hiddenSize } = p.plan.dims;
   const unpacked = g.op('Reshape', [table.stored, i64s([vocabSize, hiddenSize])]);
@@ -166,12 +160,7 @@ function exactHead(
  * Q8_HEAD_CANDIDATES re-scored against the exact rows: a few hundred KB read per token instead of the
  * whole float table, and greedy / top-k choices are those of the exact head.
  */
-function q8Head(
-  p: DecoderParts,
-  final: string,
-  source: TensorInfo,
-  exact: { stored: string; asFloat: (v: string) => string },
-): string {
+function q8Head(p: DecoderParts, final: string, source: TensorInfo, exact: StoredTable): string {
   const { g, i64s } = p;
   const { vocabSize: vocab, hiddenSize: hidden } = p.plan.dims;
   const blocks = Math.ceil(hidden / Q8_HEAD_BLOCK);

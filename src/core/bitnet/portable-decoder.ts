@@ -3,7 +3,6 @@
  * runtime loads it (and the official checker accepts it). Activations stay 2-D [tokens, features]
  * between attention blocks so every projection is one Gemm.
  */
-import type { TensorInfo } from '../safetensors/checkpoint.ts';
 import { projectionTensorName } from './dims.ts';
 import { formatModule } from '../formats/registry.ts';
 import type { QuantizedInput } from '../formats/format.ts';
@@ -24,13 +23,7 @@ export function buildPortableLayers(p: DecoderParts): string {
   const hd = dims.headDim;
   const format = formatModule(options.weights);
 
-  /** Embedding-sized tensors in the chosen storage, as a float32 value for the graph. */
-  const embedWeight = (t: TensorInfo, name: string) => {
-    if (options.embed === 'fp32') return { stored: floatWeight(t, name), asFloat: (v: string) => v };
-    const stored = p.weight(name, 'float16', t.shape, { kind: 'float', tensor: t, as: 'float16' });
-    return { stored, asFloat: (v: string) => g.op('Cast', [v], { to: { i: 1 } }) };
-  };
-  const embed = embedWeight(plan.embed, 'model.embed_tokens.weight');
+  const embed = p.table(plan.embed, 'model.embed_tokens.weight');
   let h = g.op('Reshape', [
     embed.asFloat(g.op('Gather', [embed.stored, p.inputIds])),
     i64s([-1, dims.hiddenSize]),
@@ -82,7 +75,7 @@ export function buildPortableLayers(p: DecoderParts): string {
   });
 
   const final = rmsNorm(h, floatWeight(plan.finalNorm));
-  const head = plan.lmHead ? embedWeight(plan.lmHead, 'lm_head.weight') : embed;
+  const head = plan.lmHead ? p.table(plan.lmHead, 'lm_head.weight') : embed;
   return g.op('Gemm', [final, head.asFloat(head.stored)], { transB: { i: 1 } });
 }
 

@@ -1,1 +1,0 @@
-export { modelFileName as modelFileFor } from '../core/formats/registry.ts';
