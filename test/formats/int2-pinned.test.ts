@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { float32Tensor } from '../../src/core/check/decoder-session.ts';
-import { pinBlocks } from '../../src/core/bitnet/decoder-graph.ts';
+import { pinGather, pinIndices } from '../../src/core/bitnet/decoder-graph.ts';
 import { pinnedBlocks } from '../../src/core/formats/int2.ts';
 import type { Kernels } from '../../src/core/kernels/kernels.ts';
 import { GraphBuilder } from '../../src/core/onnx/graph.ts';
@@ -66,7 +66,10 @@ async function runProduct(bs: number, pinned: boolean): Promise<Float32Array> {
     dims: [N * blocks],
     byteLength: N * blocks * 4,
   });
-  const input = pinned ? pinBlocks(g, x, K, bs) : x;
+  const pin = g.constant('float32', [], [127]);
+  const input = pinned
+    ? pinGather(g, g.op('Pad', [x, g.constant('int64', [4], [0, 0, 0, 1]), pin]), K, bs)
+    : x;
   const attrs = {
     K: { i: pinned ? blocks * bs : K },
     N: { i: N },
@@ -133,5 +136,16 @@ describe('pinned blocks make MatMulNBits 2-bit products exact (docs/spec.md §7)
     for (let k = 0; k < 20; k++) expect(code(Math.floor(k / 15) * 16 + (k % 15))).toBe(row[k] + 2);
     expect(code(15)).toBe(2); // block 0's pin
     for (let slot = 16 + 5; slot < 32; slot++) expect(code(slot)).toBe(2); // padding and block 1's pin
+  });
+
+  it('gathers activations into the same slots the weights use; every other slot reads the pin', () => {
+    const bs = 16;
+    const idx = pinIndices(20, bs);
+    expect(idx.length).toBe(pinnedBlocks(20, bs) * bs);
+    for (let k = 0; k < 20; k++) expect(idx[Math.floor(k / 15) * 16 + (k % 15)]).toBe(k);
+    const slotsOfValues = new Set(Array.from({ length: 20 }, (_, k) => Math.floor(k / 15) * 16 + (k % 15)));
+    idx.forEach((source, slot) => {
+      if (!slotsOfValues.has(slot)) expect(source).toBe(20);
+    });
   });
 });

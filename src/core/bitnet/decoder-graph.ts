@@ -170,20 +170,29 @@ function quantize(
   features: number,
 ): QuantizedInput {
   const absMax = g.op('ReduceMax', [g.op('Abs', [x])], { axes: { ints: [-1] }, keepdims: { i: 1 } });
-  const s = g.op('Div', [f32(127), g.op('Max', [absMax, f32(1e-5)])]);
+  const clamped = g.op('Max', [absMax, f32(1e-5)]);
+  const s = g.op('Div', [f32(127), clamped]);
   // |x · s| ≤ 127 up to one rounding of the product, so round() already lands in [-127, 127]: the
   // spec's clip to [-128, 127] can never act and is left out.
-  const xq = g.op('Round', [g.op('Mul', [x, s])]);
+  const round = (v: string) => g.op('Round', [g.op('Mul', [v, s])]);
+  let xq: string | undefined;
   let unsigned: string | undefined;
   const pinned = new Map<number, string>();
   return {
-    xq,
+    get xq() {
+      return (xq ??= round(x));
+    },
     s,
-    unsigned: () => (unsigned ??= g.op('Cast', [g.op('Add', [xq, f32(128)])], { to: { i: 2 } })),
+    unsigned() {
+      return (unsigned ??= g.op('Cast', [g.op('Add', [this.xq, f32(128)])], { to: { i: 2 } }));
+    },
     pinned: (bs) => {
       let value = pinned.get(bs);
       if (value === undefined) {
-        value = pinBlocks(g, xq, features, bs);
+        // The pin is max(|x|, 1e-5) itself, appended to x before quantising: round(m · 127/m) = 127 exactly
+        // (two roundings move the product by under 1e-4), so the blocks are laid out and pinned in one Gather.
+        const withPin = g.op('Concat', [x, clamped], { axis: { i: -1 } });
+        value = round(pinGather(g, withPin, features, bs));
         pinned.set(bs, value);
       }
       return value;
@@ -192,17 +201,25 @@ function quantize(
 }
 
 /**
- * [T, K] → [T, blocks · bs]: K padded with zeros to whole groups of bs − 1, each group followed by one 127
- * (docs/spec.md §7). The pin's weight is the zero point, so it only fixes the block's quantisation scale.
+ * [..., K + 1] → [..., blocks · bs]: the first K values in groups of bs − 1, each group followed by the
+ * pin (element K); the tail of the last group is pins too, whose weights, like the pins', are the zero point
+ * (docs/spec.md §7). One Gather with a constant index vector.
  */
-export function pinBlocks(g: GraphBuilder, xq: string, K: number, bs: number): string {
-  const i64s = (v: number[]) => g.constant('int64', [v.length], v);
+export function pinGather(g: GraphBuilder, withPin: string, K: number, bs: number): string {
+  return g.op('Gather', [withPin, g.constant('int64', [pinnedBlocks(K, bs) * bs], pinIndices(K, bs))], {
+    axis: { i: -1 },
+  });
+}
+
+/** Source index of every position of a pinned row of K values (K = the pin). */
+export function pinIndices(K: number, bs: number): number[] {
   const per = bs - 1;
-  const blocks = pinnedBlocks(K, bs);
-  const padded = blocks * per === K ? xq : g.op('Pad', [xq, i64s([0, 0, 0, blocks * per - K])]);
-  const grouped = g.op('Reshape', [padded, i64s([-1, blocks, per])]);
-  const withPins = g.op('Pad', [grouped, i64s([0, 0, 0, 0, 0, 1]), g.constant('float32', [], [127])]);
-  return g.op('Reshape', [withPins, i64s([-1, blocks * bs])]);
+  const out: number[] = [];
+  for (let b = 0; b < pinnedBlocks(K, bs); b++) {
+    for (let j = 0; j < per; j++) out.push(Math.min(K, b * per + j));
+    out.push(K);
+  }
+  return out;
 }
 
 /**
