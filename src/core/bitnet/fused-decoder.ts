@@ -35,8 +35,8 @@ export function buildFusedLayers(p: DecoderParts): string {
   g.useOpset(MS, 1);
 
   const embed = p.table(plan.embed, 'model.embed_tokens.weight');
-  const flatIds = g.op('Reshape', [p.inputIds, i64s([-1])]);
-  const embedded = embed.asFloat(g.op('Gather', [embed.stored, flatIds]));
+  // The residual stream stays [B, S, hidden] throughout: no reshapes between layers.
+  const embedded = embed.asFloat(g.op('Gather', [embed.stored, p.inputIds]));
 
   /** RMSNorm(x + skip); returns [normed, x + skip]. */
   const skipNorm = (x: string, skip: string, w: TensorInfo): [string, string] => {
@@ -72,9 +72,6 @@ export function buildFusedLayers(p: DecoderParts): string {
   };
 
   const cache = rotaryCache(p);
-  const bsn = g.op('Concat', [p.idsShape, i64s([-1])], { axis: { i: 0 } });
-  const toKvHeads = (x: string) =>
-    g.op('Transpose', [g.op('Reshape', [x, i64s([0, 0, KV, hd])])], { perm: { ints: [0, 2, 1, 3] } });
 
   let residual = embedded;
   let a = norm(embedded, plan.layers[0].inputNorm);
@@ -86,25 +83,27 @@ export function buildFusedLayers(p: DecoderParts): string {
       ['q_proj', 'k_proj', 'v_proj'],
       `${prefix}.self_attn.qkv_proj`,
     );
-    const [qk, v] = g.node('Split', [g.op('Reshape', [qkv, bsn]), i64s([(H + KV) * hd, KV * hd])], 2, {
-      axis: { i: 2 },
+    // [B, S, (H + 2 KV)·hd] → [B, H + 2 KV, S, hd]: one transpose puts q, k and v in head-major layout;
+    // k and v come out of the splits already shaped as the cache [B, KV, S, hd].
+    const heads = g.op('Transpose', [g.op('Reshape', [qkv, i64s([0, 0, H + 2 * KV, hd])])], {
+      perm: { ints: [0, 2, 1, 3] },
     });
+    const [qk, v] = g.node('Split', [heads, i64s([H + KV, KV])], 2, { axis: { i: 1 } });
     const rotated = g.op(
       'RotaryEmbedding',
       [qk, p.positionIds, cache.cos, cache.sin],
-      { interleaved: { i: 0 }, num_heads: { i: H + KV } },
+      { interleaved: { i: 0 } },
       MS,
     );
-    const [q, k] = g.node('Split', [rotated, i64s([H * hd, KV * hd])], 2, { axis: { i: 2 } });
+    const [q, k] = g.node('Split', [rotated, i64s([H, KV])], 2, { axis: { i: 1 } });
     const [pastK, pastV] = p.cacheInputs(i);
-    const { presentK, presentV } = cacheOutputs(p, i, toKvHeads(k), toKvHeads(v), pastK, pastV);
-    const qGrouped = g.op('Transpose', [g.op('Reshape', [q, i64s([0, 0, KV, H / KV, hd])])], {
-      perm: { ints: [0, 2, 3, 1, 4] },
-    });
+    const { presentK, presentV } = cacheOutputs(p, i, k, v, pastK, pastV);
+    // Query head h = kv · nRep + r reads kv head kv: [B, H, S, hd] is [B, KV, nRep, S, hd] as it lies.
+    const qGrouped = g.op('Reshape', [q, i64s([0, KV, H / KV, -1, hd])]);
     const ctx = groupedAttention(p, qGrouped, presentK, presentV);
     const merged = g.op('Reshape', [
       g.op('Transpose', [ctx], { perm: { ints: [0, 3, 1, 2, 4] } }),
-      i64s([-1, H * hd]),
+      i64s([0, 0, H * hd]),
     ]);
     const o = product(
       p.quantize(norm(merged, layer.attnSubNorm), H * hd),
@@ -121,7 +120,7 @@ export function buildFusedLayers(p: DecoderParts): string {
       `${prefix}.mlp.gate_up_proj`,
     );
     const [gate, up] = g.node('Split', [gateUp, i64s([dims.intermediateSize, dims.intermediateSize])], 2, {
-      axis: { i: 1 },
+      axis: { i: -1 },
     });
     const relu = g.op('Relu', [gate]);
     const ffn = g.op('Mul', [g.op('Mul', [relu, relu]), up]);
@@ -134,11 +133,12 @@ export function buildFusedLayers(p: DecoderParts): string {
     const next = plan.layers[i + 1]?.inputNorm ?? plan.finalNorm;
     [a, residual] = skipNorm(down, afterAttn, next);
   });
-  // After the last layer, `a` is the final-normed hidden state.
+  // After the last layer, `a` is the final-normed hidden state; the heads take it as [B·S, hidden].
+  const final = g.op('Reshape', [a, i64s([-1, dims.hiddenSize])]);
   const headTable = plan.lmHead ? p.table(plan.lmHead, 'lm_head.weight') : embed;
   const headSource = plan.lmHead ?? plan.embed;
-  if (p.options.head === 'exact') return exactHead(p, a, headTable);
-  return q8Head(p, a, headSource, headTable);
+  if (p.options.head === 'exact') return exactHead(p, final, headTable);
+  return q8Head(p, final, headSource, headTable);
 }
 
 /**
