@@ -12,13 +12,18 @@ import type {
   ConverterApi,
   InputFile,
   InspectOutcome,
+  OutputChoice,
+  PlanOutcome,
   Problem,
   ProgressEvent,
+  ZipDestination,
+  ZipOutcome,
 } from '../worker/api.ts';
 
 /** What the UI state needs from a converter; the bridge implements it, tests can fake it. */
 export interface ConverterClient {
   inspect(files: InputFile[]): Promise<InspectOutcome>;
+  plan(files: InputFile[], choice: OutputChoice): Promise<PlanOutcome>;
   convert(
     files: InputFile[],
     options: ConvertOptions,
@@ -27,6 +32,7 @@ export interface ConverterClient {
   /** Resolves once the running job has stopped and its partial output is gone. */
   cancel(): Promise<void>;
   outputFile(name: string): Promise<File | undefined>;
+  saveZip(to: ZipDestination): Promise<ZipOutcome>;
   clearOutputs(): Promise<void>;
 }
 
@@ -108,6 +114,13 @@ export class WorkerBridge implements ConverterClient {
     });
   }
 
+  plan(files: InputFile[], choice: OutputChoice): Promise<PlanOutcome> {
+    return this.call<PlanOutcome>((api) => api.plan(files, choice)).catch((e: unknown) => {
+      if (e instanceof WorkerFailedError) return { ok: false as const, problem: e.problem };
+      throw e;
+    });
+  }
+
   convert(
     files: InputFile[],
     options: ConvertOptions,
@@ -161,6 +174,14 @@ export class WorkerBridge implements ConverterClient {
 
   outputFile(name: string): Promise<File | undefined> {
     return this.call((api) => api.outputFile(name));
+  }
+
+  saveZip(to: ZipDestination): Promise<ZipOutcome> {
+    return this.call<ZipOutcome>((api) => api.saveZip(to)).catch((e: unknown) => {
+      if (e instanceof WorkerFailedError)
+        return { ok: false as const, cancelled: false as const, problem: e.problem };
+      throw e;
+    });
   }
 
   clearOutputs(): Promise<void> {

@@ -71,7 +71,8 @@ const settled = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const options = {
   destination: { kind: 'opfs' as const },
-  format: { weights: 'fp32' as const },
+  layout: 'folder' as const,
+  formats: [{ weights: 'fp32' as const }],
   runtimeCheck: false,
   external: 'auto' as const,
 };
