@@ -376,7 +376,11 @@ export class AppState {
   private describeWork(): string {
     const p = this.progress;
     if (!p || p.stage === 'starting') return 'Starting the converter…';
-    if (p.stage === 'writing') return `Converting… ${Math.floor(p.fraction * 100)}%`;
+    if (p.stage === 'writing') {
+      // A folder of several models names the one being written.
+      const which = this.formats.length > 1 && p.file ? ` ${p.file}` : '';
+      return `Converting${which}… ${Math.floor(p.fraction * 100)}%`;
+    }
     if (p.stage === 'validating') return 'Validating the written model…';
     if (p.stage === 'checking' && this.runtimeCheck) return 'Running the model in onnxruntime-web…';
     return 'Finishing…';

@@ -59,6 +59,9 @@ export class WorkerFailedError extends Error {
   }
 }
 
+/** How long a fresh worker waits for a terminated one's staging locks to be released before giving up. */
+export const ABANDONED_LOCK_WAIT_MS = 10_000;
+
 /** How long a cancelled job may take to unwind by itself before its worker is terminated. */
 export const CANCEL_GRACE_MS = 700;
 
@@ -140,7 +143,7 @@ export class WorkerBridge implements ConverterClient {
       async (e: unknown) => {
         if (e instanceof WorkerFailedError) {
           // The dead worker cannot clean up: a fresh one removes its staging folders.
-          await this.removeAbandoned(job.folder).catch(() => {});
+          await this.removeAbandoned(job.folder, ABANDONED_LOCK_WAIT_MS).catch(() => {});
           settle({ ok: false, cancelled: false, problem: e.problem });
           return;
         }
@@ -168,8 +171,10 @@ export class WorkerBridge implements ConverterClient {
     const stopped = await Promise.race([job.done.then(() => true), this.gracePeriod().then(() => false)]);
     if (stopped) return;
     this.terminate();
+    // The page says "nothing was kept" when the job settles: clean up first. A fresh worker removes the
+    // dead one's staging once the browser has released its locks.
+    await this.removeAbandoned(job.folder, ABANDONED_LOCK_WAIT_MS).catch(() => {});
     job.settle({ ok: false, cancelled: true });
-    await this.removeAbandoned(job.folder);
   }
 
   outputFile(name: string): Promise<File | undefined> {
@@ -193,8 +198,8 @@ export class WorkerBridge implements ConverterClient {
     return this.call((api) => api.listStorage());
   }
 
-  private removeAbandoned(folder?: FileSystemDirectoryHandle): Promise<string[]> {
-    return this.call((api) => api.removeAbandoned(folder));
+  private removeAbandoned(folder: FileSystemDirectoryHandle | undefined, waitMs: number): Promise<string[]> {
+    return this.call((api) => api.removeAbandoned(folder, waitMs));
   }
 
   terminate(): void {

@@ -85,6 +85,8 @@ export interface ConvertSummary {
   runtime?: RuntimeCheckReport;
   /** What the runtime check ran: the model itself, or a probe of its first layers. */
   runtimeScope?: 'model' | 'probe';
+  /** The model `runtime` is of. */
+  runtimeFile?: string;
   /** Which kernels ran: wasm-simd, wasm-scalar. */
   kernels: string;
 }
@@ -121,8 +123,11 @@ export interface ConverterApi {
    * picked file, or into OPFS beside the run, whose File is returned for download.
    */
   saveZip(to: ZipDestination): Promise<ZipOutcome>;
-  /** Removes staging folders of runs that died without cleaning up (e.g. a terminated worker): in OPFS and `folder`. */
-  removeAbandoned(folder?: FileSystemDirectoryHandle): Promise<string[]>;
+  /**
+   * Removes staging folders of runs that died without cleaning up (e.g. a terminated worker): in OPFS and
+   * `folder`. `waitMs`: how long to wait for a dead worker's locks to be released (0: skip held ones).
+   */
+  removeAbandoned(folder?: FileSystemDirectoryHandle, waitMs?: number): Promise<string[]>;
   /** Deletes every output kept in OPFS. */
   clearOutputs(): Promise<void>;
   /** Every path in OPFS (diagnostics and tests). */

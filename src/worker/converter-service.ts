@@ -158,6 +158,7 @@ export class ConverterService implements ConverterApi {
           zipName,
           runtime: runtime?.report,
           runtimeScope: runtime?.scope,
+          runtimeFile: result.models[0]?.modelFile,
           kernels: kernels.name,
         },
       };
@@ -246,9 +247,9 @@ export class ConverterService implements ConverterApi {
   }
 
   /** OPFS always (probes are staged there whatever the destination), and the picked folder if any. */
-  async removeAbandoned(folder?: FileSystemDirectoryHandle): Promise<string[]> {
-    const removed = await removeAbandonedStaging(await opfsRoot());
-    if (folder) removed.push(...(await removeAbandonedStaging(folder)));
+  async removeAbandoned(folder?: FileSystemDirectoryHandle, waitMs = 0): Promise<string[]> {
+    const removed = await removeAbandonedStaging(await opfsRoot(), waitMs);
+    if (folder) removed.push(...(await removeAbandonedStaging(folder, waitMs)));
     return removed;
   }
 
