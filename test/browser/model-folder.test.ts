@@ -145,6 +145,7 @@ describe('the model folder in the tab (built app, Chromium)', () => {
     const planned = await page.locator('[data-testid=planned-files] li code').allTextContents();
     expect([...planned].sort()).toEqual(tree(cliFolder));
     await shot(page, 'layout-folder', 'folder-01-layout-controls');
+    await shot(page, 'planned-files', 'folder-00-will-be-written');
 
     await page.getByTestId('runtime-check').check();
     await page.getByTestId('convert').click();
@@ -158,6 +159,7 @@ describe('the model folder in the tab (built app, Chromium)', () => {
       }
     }
     expectSameAsCli(await opfsRun(page));
+    await shot(page, 'checks', 'folder-02a-checks');
     await shot(page, 'download-all', 'folder-02-download-all-ready');
 
     // Download all: one zip, streamed, caught as the browser's download and unzipped by Python.
@@ -261,7 +263,8 @@ describe('the model folder in the tab (built app, Chromium)', () => {
       return names;
     });
     expect(left).toEqual([]);
-    expect((await listStorage(page)).filter((p) => !p.startsWith('picked-for-cancel'))).toEqual([]);
+    // Nor in browser storage, where the check's probe would be staged.
+    expect((await listStorage(page)).filter((p) => p.includes('.bitnet2onnx-partial-'))).toEqual([]);
     await page.evaluate(async () =>
       (await navigator.storage.getDirectory()).removeEntry('picked-for-cancel', { recursive: true }),
     );
