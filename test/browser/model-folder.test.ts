@@ -7,7 +7,7 @@
  * proves of that folder (transformers.js loads it and generates the reference's greedy tokens).
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -267,6 +267,56 @@ describe('the model folder in the tab (built app, Chromium)', () => {
     expect((await listStorage(page)).filter((p) => p.includes('.bitnet2onnx-partial-'))).toEqual([]);
     await page.evaluate(async () =>
       (await navigator.storage.getDirectory()).removeEntry('picked-for-cancel', { recursive: true }),
+    );
+    await page.close();
+  });
+
+  it('Download all where the browser has a save dialog: the zip streams straight into the chosen file', async () => {
+    const page = await openApp(browser.context, server.url, watch);
+    await clearStorage(page);
+    await pickInput(page);
+    await page.getByTestId('format-int2').check();
+    await page.getByTestId('also-int8').check();
+    await page.getByTestId('runtime-check').uncheck();
+    // The save dialog cannot be answered headless: it answers with a file in browser storage, the same
+    // FileSystemFileHandle API a real pick gives the page.
+    await page.evaluate(() => {
+      (globalThis as { showSaveFilePicker?: unknown }).showSaveFilePicker = async (o: {
+        suggestedName: string;
+      }) =>
+        (await navigator.storage.getDirectory()).getFileHandle(`chosen-${o.suggestedName}`, { create: true });
+    });
+    await page.getByTestId('convert').click();
+    expect(await waitForPhase(page, ['done', 'failed'])).toBe('done');
+    await page.getByTestId('download-all').click();
+    await page.waitForSelector('[data-testid=download-all-panel][data-state=done]');
+    await expect(page.getByTestId('download-all-panel').textContent()).resolves.toMatch(
+      new RegExp(`Saved ${MODEL}-onnx\\.zip`),
+    );
+    const b64 = await page.evaluate(async (name) => {
+      const file = await (await (await navigator.storage.getDirectory()).getFileHandle(name)).getFile();
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      let text = '';
+      for (let i = 0; i < bytes.length; i += 0x8000)
+        text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+      return btoa(text);
+    }, `chosen-${MODEL}-onnx.zip`);
+    const zip = path.join(root, 'chosen.zip');
+    writeFileSync(zip, Buffer.from(b64, 'base64'));
+    const extracted = path.join(root, 'chosen');
+    const unzip = spawnSync('/usr/bin/python3', ['-m', 'zipfile', '-e', zip, extracted], {
+      encoding: 'utf8',
+    });
+    expect(unzip.status, unzip.stderr).toBe(0);
+    const top = path.join(extracted, `${MODEL}-onnx`);
+    expectSameAsCli(new Map(tree(top).map((name) => [name, readFileSync(path.join(top, name))])));
+    // No copy of the zip was made in browser storage on this path.
+    expect((await listStorage(page)).filter((p) => p.startsWith('outputs/') && p.endsWith('.zip'))).toEqual(
+      [],
+    );
+    await page.evaluate(
+      async (name) => (await navigator.storage.getDirectory()).removeEntry(name),
+      `chosen-${MODEL}-onnx.zip`,
     );
     await page.close();
   });
