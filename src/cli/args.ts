@@ -27,6 +27,8 @@ export interface CliOptions {
   notes: string[];
   /** Print the stack trace with an error. */
   debug: boolean;
+  /** Inspect and print what would be written; write nothing. */
+  dryRun: boolean;
 }
 
 const FORMAT_HELP = FORMAT_IDS.map(
@@ -64,6 +66,9 @@ ${FORMAT_HELP}
       --external-data <m>   auto | always | never  (auto: external above 1 GiB — onnxruntime-web cannot
                               load larger inline models — and always below the 2 GiB protobuf limit)
       --no-check            skip the onnxruntime check (structural validation still runs)
+      --dry-run             read the checkpoint's headers and config, print what was loaded and every
+                              file that would be written with its size, the formats and the check; write
+                              nothing (the same summary the web app shows before converting)
       --debug               print the stack trace with an error message
   -h, --help                show this help
       --version             print the version
@@ -93,6 +98,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' | 'version' {
         'external-data': { type: 'string', default: 'auto' },
         'no-check': { type: 'boolean', default: false },
         debug: { type: 'boolean', default: false },
+        'dry-run': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', default: false },
       },
@@ -160,6 +166,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' | 'version' {
     external,
     notes,
     debug: values.debug,
+    dryRun: values['dry-run'],
   };
 }
 

@@ -1,7 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import path, { basename } from 'node:path';
-import { convertModel } from '../core/convert/convert.ts';
-import { convertModelFolder } from '../core/convert/model-folder.ts';
+import { inspectModel } from '../core/convert/convert.ts';
+import { convertOutput } from '../core/convert/convert-output.ts';
+import { describeOutput } from '../core/convert/describe-output.ts';
+import { summariseModel } from '../core/convert/model-summary.ts';
+import { planOutput, type OutputRequest } from '../core/convert/output-plan.ts';
 import type { FormatOptions } from '../core/formats/registry.ts';
 import type { ProgressEvent } from '../core/convert/progress.ts';
 import { ConversionAborted } from '../core/errors.ts';
@@ -42,7 +45,42 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   for (const note of options.notes) console.error(`note: ${note}`);
-  return convert(options);
+  return options.dryRun ? dryRun(options) : convert(options);
+}
+
+/** What `options` asks the engine for: `--output-dir` is the tab's model folder, `--output` one file. */
+function outputRequest(options: CliOptions): OutputRequest {
+  return options.outputDir
+    ? { layout: 'folder', formats: options.formats, external: options.external }
+    : {
+        layout: 'single',
+        formats: [options.format],
+        external: options.external,
+        modelFile: basename(options.output!),
+        copyThrough: false,
+      };
+}
+
+/** `--dry-run`: the summary the tab shows before converting, on stdout; nothing is created or written. */
+async function dryRun(options: CliOptions): Promise<number> {
+  let input: NodeInputFiles | undefined;
+  try {
+    input = await openNodeInput(options.input);
+    const configText = options.config ? await readConfig(options.config) : undefined;
+    const inspected = await inspectModel(input, configText);
+    const plan = await planOutput(inspected, input, outputRequest(options));
+    const where = options.outputDir ?? options.output!;
+    const summary = summariseModel(inspected, input.list(), options.external);
+    for (const line of describeOutput(summary, plan, where, { runtimeCheck: options.check }))
+      console.log(line);
+    console.log('dry run: nothing was written');
+    return 0;
+  } catch (e) {
+    console.error(reportError(e, options.debug));
+    return exitCodeFor(e);
+  } finally {
+    await input?.close();
+  }
 }
 
 async function convert(options: CliOptions): Promise<number> {
@@ -100,23 +138,16 @@ async function convert(options: CliOptions): Promise<number> {
             scratchTarget: () => createNodeScratchTarget('probe.onnx'),
           })
         : undefined;
-    const common = {
+    const result = await convertOutput({
+      ...outputRequest(options),
       input,
       target,
       kernels,
       configText,
-      external: options.external,
       signal: abort.signal,
       onProgress,
-    };
-    const result = options.outputDir
-      ? await convertModelFolder({ ...common, formats: options.formats, verify })
-      : await convertModel({
-          ...common,
-          modelFile: basename(options.output!),
-          format: options.format,
-          verify: verify(options.format),
-        });
+      verify,
+    });
     const where = options.outputDir ?? options.output;
     log(`done: ${where} (${result.files.length} file${result.files.length > 1 ? 's' : ''})`);
     return 0;

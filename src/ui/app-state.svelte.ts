@@ -9,9 +9,14 @@ import type {
   FormatChoice,
   InputFile,
   ModelSummary,
+  OutputChoice,
+  OutputLayout,
+  OutputPlan,
   Problem,
   ProgressEvent,
   RuntimeCheckReport,
+  WeightFormat,
+  ZipDestination,
 } from '../worker/api.ts';
 import { ProgressMeter, type ProgressView } from './progress-meter.ts';
 import type { ConverterClient } from './worker-bridge.ts';
@@ -29,6 +34,8 @@ export interface LogLine {
 
 export interface CheckLine {
   name: string;
+  /** The model it ran on, when the output holds several. */
+  file?: string;
   ok: boolean;
   message: string;
 }
@@ -39,6 +46,16 @@ export interface LoadedModel {
   /** A prompt that suits the model (the bundled sample's), offered when it is run after converting. */
   prompt?: string;
 }
+
+/** The weight formats in the order the page lists them (and a folder's extra formats are added). */
+export const WEIGHT_FORMATS: readonly WeightFormat[] = ['fp32', 'int8', 'int2'];
+
+/** "Download all": idle, making the zip, saved (or handed to the browser's downloads), or failed. */
+export type ZipState =
+  | { state: 'idle' }
+  | { state: 'zipping' }
+  | { state: 'done'; where: 'file' | 'download' }
+  | { state: 'failed'; problem: Problem };
 
 /** Enough lines for a 2B model's verbose log (one per tensor) with room to spare. */
 export const MAX_LOG_LINES = 3000;
@@ -72,13 +89,33 @@ export class AppState {
 
   /** Where outputs go: browser storage (OPFS) or a folder the user picked. */
   destination = $state.raw<Destination>({ kind: 'opfs' });
+  /** What is written: the loadable model folder (default) or the single `.onnx` file. */
+  layout = $state<OutputLayout>('folder');
+  /** The main format: the single file's, or the folder's default. */
   format = $state.raw<FormatChoice>({ weights: 'fp32' });
+  /** Further formats the folder holds beside the main one. */
+  extraFormats = $state.raw<WeightFormat[]>([]);
+  /** Every file the chosen output writes, with sizes (from the engine; undefined while it is asked). */
+  plan = $state.raw<OutputPlan | undefined>();
+  planProblem = $state.raw<Problem | undefined>();
+  zip = $state.raw<ZipState>({ state: 'idle' });
   runtimeCheck = $state(true);
   showVerbose = $state(false);
   /** Whether a service worker keeps the app available offline. */
   offline = $state<'pending' | 'ready' | 'unavailable'>('pending');
 
-  busy = $derived(BUSY.includes(this.phase));
+  busy = $derived(BUSY.includes(this.phase) || this.zip.state === 'zipping');
+  /** The formats of the output, the main one first; extras only in a folder, in the page's order. */
+  formats = $derived<FormatChoice[]>(
+    this.layout === 'single'
+      ? [this.format]
+      : [
+          this.format,
+          ...WEIGHT_FORMATS.filter((w) => w !== this.format.weights && this.extraFormats.includes(w)).map(
+            (weights) => ({ weights, head: this.format.head }),
+          ),
+        ],
+  );
   canConvert = $derived(this.summary !== undefined && !BUSY.includes(this.phase));
   status = $derived(this.describeStatus());
 
@@ -86,6 +123,7 @@ export class AppState {
   private jobStarted = 0;
   /** Set once the person picks a format; from then on loading a model keeps their choice. */
   private formatPicked = false;
+  private planAsked = 0;
 
   constructor(
     private readonly converter: ConverterClient,
@@ -97,6 +135,9 @@ export class AppState {
     if (this.busy) return;
     this.model = model;
     this.summary = undefined;
+    this.plan = undefined;
+    this.planProblem = undefined;
+    this.zip = { state: 'idle' };
     this.problem = undefined;
     this.result = undefined;
     this.runtime = undefined;
@@ -113,6 +154,7 @@ export class AppState {
       this.summary = outcome.summary;
       if (!this.formatPicked) this.format = defaultFormatFor(outcome.summary);
       this.phase = 'ready';
+      await this.refreshPlan();
     } else {
       this.problem = outcome.problem;
       this.phase = 'invalid';
@@ -124,6 +166,7 @@ export class AppState {
     if (this.busy) return;
     this.model = undefined;
     this.summary = undefined;
+    this.plan = undefined;
     this.result = undefined;
     this.problem = problem;
     this.phase = 'invalid';
@@ -134,6 +177,7 @@ export class AppState {
     this.phase = 'converting';
     this.problem = undefined;
     this.result = undefined;
+    this.zip = { state: 'idle' };
     this.runtime = undefined;
     this.checks = [];
     this.log = [];
@@ -143,12 +187,7 @@ export class AppState {
     const outcome = await this.converter
       .convert(
         this.model.files,
-        {
-          destination: this.destination,
-          format: this.format,
-          runtimeCheck: this.runtimeCheck,
-          external: 'auto',
-        },
+        { ...this.outputChoice(), destination: this.destination, runtimeCheck: this.runtimeCheck },
         (e) => this.onProgress(meter, e),
       )
       .catch((e: unknown) => ({
@@ -186,6 +225,65 @@ export class AppState {
     if (this.busy) return;
     this.format = format;
     this.formatPicked = true;
+    void this.refreshPlan();
+  }
+
+  setLayout(layout: OutputLayout): void {
+    if (this.busy) return;
+    this.layout = layout;
+    void this.refreshPlan();
+  }
+
+  /** Adds or removes a further format of the folder. */
+  setExtraFormat(weights: WeightFormat, included: boolean): void {
+    if (this.busy) return;
+    const others = this.extraFormats.filter((w) => w !== weights);
+    this.extraFormats = included ? [...others, weights] : others;
+    void this.refreshPlan();
+  }
+
+  /** Asks the engine which files the current choice writes; the latest answer wins. */
+  async refreshPlan(): Promise<void> {
+    const model = this.model;
+    if (!model || !this.summary) return;
+    const asked = ++this.planAsked;
+    const outcome = await this.converter.plan(model.files, this.outputChoice()).catch((e: unknown) => ({
+      ok: false as const,
+      problem: internalProblem(e),
+    }));
+    if (asked !== this.planAsked || this.model !== model) return;
+    this.plan = outcome.ok ? outcome.plan : undefined;
+    this.planProblem = outcome.ok ? undefined : outcome.problem;
+  }
+
+  /**
+   * "Download all": zips the outputs kept in browser storage into `to`. Returns the zip's File when it
+   * was made in browser storage (the page then hands it to the browser's downloads).
+   */
+  async downloadAll(to: ZipDestination): Promise<File | undefined> {
+    if (this.busy || !this.result) return undefined;
+    this.zip = { state: 'zipping' };
+    const outcome = await this.converter.saveZip(to).catch((e: unknown) => ({
+      ok: false as const,
+      cancelled: false as const,
+      problem: internalProblem(e),
+    }));
+    if (outcome.ok) {
+      this.zip = { state: 'done', where: to.kind === 'file' ? 'file' : 'download' };
+      this.addLog('info', to.kind === 'file' ? `saved ${to.handle.name}` : 'made the zip; downloading it');
+      return outcome.file;
+    }
+    if (outcome.cancelled) {
+      this.zip = { state: 'idle' };
+      return undefined;
+    }
+    this.zip = { state: 'failed', problem: outcome.problem };
+    this.addLog('error', outcome.problem.message);
+    return undefined;
+  }
+
+  private outputChoice(): OutputChoice {
+    return { layout: this.layout, formats: this.formats, external: 'auto' };
   }
 
   /** Deletes the outputs kept in browser storage (they are private, but they take disk space). */
@@ -193,6 +291,7 @@ export class AppState {
     if (this.busy) return;
     await this.converter.clearOutputs();
     this.result = undefined;
+    this.zip = { state: 'idle' };
     this.progress = undefined;
     this.checks = [];
     this.runtime = undefined;
@@ -226,10 +325,13 @@ export class AppState {
         break;
       case 'check':
         this.checks = [
-          ...this.checks.filter((c) => c.name !== e.name),
-          { name: e.name, ok: e.ok, message: e.message },
+          ...this.checks.filter((c) => c.name !== e.name || c.file !== e.file),
+          { name: e.name, file: e.file, ok: e.ok, message: e.message },
         ];
-        this.addLog(e.ok ? 'info' : 'error', `check ${e.name}: ${e.ok ? 'ok' : 'FAILED'} — ${e.message}`);
+        this.addLog(
+          e.ok ? 'info' : 'error',
+          `check ${e.name}${e.file ? ` of ${e.file}` : ''}: ${e.ok ? 'ok' : 'FAILED'} — ${e.message}`,
+        );
         break;
       case 'tensor':
         break;
@@ -274,7 +376,11 @@ export class AppState {
   private describeWork(): string {
     const p = this.progress;
     if (!p || p.stage === 'starting') return 'Starting the converter…';
-    if (p.stage === 'writing') return `Converting… ${Math.floor(p.fraction * 100)}%`;
+    if (p.stage === 'writing') {
+      // A folder of several models names the one being written.
+      const which = this.formats.length > 1 && p.file ? ` ${p.file}` : '';
+      return `Converting${which}… ${Math.floor(p.fraction * 100)}%`;
+    }
     if (p.stage === 'validating') return 'Validating the written model…';
     if (p.stage === 'checking' && this.runtimeCheck) return 'Running the model in onnxruntime-web…';
     return 'Finishing…';

@@ -1,7 +1,9 @@
 /**
  * Turns the engine's progress events into what the progress panel shows: fractions, throughput and
  * time left. Throughput is measured over written output bytes from the first tensor on, so the time
- * spent reading headers or starting the worker does not drag the rate down.
+ * spent reading headers or starting the worker does not drag the rate down. A model folder writes
+ * several models, each announced by its own `plan`: fractions are per model (the view names it), and
+ * the rate adds up the writing of every model so far, leaving out the checks between them.
  */
 import type { ProgressEvent } from '../worker/api.ts';
 
@@ -11,8 +13,11 @@ export interface ProgressView {
   stage: Stage;
   bytesDone: number;
   bytesTotal: number;
-  /** 0..1 over the whole output. */
+  /** 0..1 over the model being written. */
   fraction: number;
+  /** The model being written (its `.onnx`), and how many models came before it in this job. */
+  file?: string;
+  modelIndex: number;
   tensorName?: string;
   tensorIndex: number;
   tensorCount: number;
@@ -31,6 +36,10 @@ const MIN_FINAL_WINDOW_S = 0.02;
 
 export class ProgressMeter {
   private writeStarted?: number;
+  /** Bytes and seconds of the models already written in this job. */
+  private doneBytes = 0;
+  private doneSeconds = 0;
+  private models = 0;
   private view: ProgressView;
 
   constructor(
@@ -45,6 +54,7 @@ export class ProgressMeter {
       tensorIndex: 0,
       tensorCount: 0,
       tensorFraction: 0,
+      modelIndex: 0,
       elapsedSeconds: 0,
     };
   }
@@ -55,11 +65,24 @@ export class ProgressMeter {
     const elapsedSeconds = (t - this.startedAt) / 1000;
     switch (e.status) {
       case 'plan':
-        return this.set({ bytesTotal: e.bytesTotal, tensorCount: e.tensors, elapsedSeconds });
+        this.writeStarted = undefined;
+        return this.set({
+          // The next model of a folder is being written as soon as it is planned.
+          stage: this.models > 0 ? 'writing' : this.view.stage,
+          bytesDone: 0,
+          fraction: 0,
+          bytesTotal: e.bytesTotal,
+          tensorCount: e.tensors,
+          file: e.files[0],
+          modelIndex: this.models++,
+          elapsedSeconds,
+        });
       case 'tensor': {
         this.writeStarted ??= t;
         const writing = (t - this.writeStarted) / 1000;
-        const rate = writing >= MIN_RATE_WINDOW_S ? e.bytesDone / writing : undefined;
+        const total = this.doneSeconds + writing;
+        const rate = total >= MIN_RATE_WINDOW_S ? (this.doneBytes + e.bytesDone) / total : undefined;
+        const modelRate = writing >= MIN_RATE_WINDOW_S ? e.bytesDone / writing : rate;
         return this.set({
           stage: 'writing',
           bytesDone: e.bytesDone,
@@ -70,7 +93,7 @@ export class ProgressMeter {
           tensorCount: e.count,
           tensorFraction: e.tensorTotal > 0 ? e.tensorDone / e.tensorTotal : 1,
           mbPerSecond: rate === undefined ? undefined : rate / 1e6,
-          etaSeconds: rate ? (e.bytesTotal - e.bytesDone) / rate : undefined,
+          etaSeconds: modelRate ? (e.bytesTotal - e.bytesDone) / modelRate : undefined,
           elapsedSeconds,
         });
       }
@@ -83,13 +106,16 @@ export class ProgressMeter {
         // also counts reading headers and planning) is the fallback when no tensor event was seen.
         const writing = this.writeStarted === undefined ? 0 : (t - this.writeStarted) / 1000;
         const seconds = writing >= MIN_FINAL_WINDOW_S ? writing : e.seconds;
+        this.doneBytes += bytes;
+        this.doneSeconds += seconds;
+        this.writeStarted = undefined;
         return this.set({
           stage: 'validating',
           fraction: 1,
           tensorFraction: 1,
           tensorIndex: this.view.tensorCount,
           etaSeconds: 0,
-          mbPerSecond: seconds > 0 ? bytes / seconds / 1e6 : this.view.mbPerSecond,
+          mbPerSecond: this.doneSeconds > 0 ? this.doneBytes / this.doneSeconds / 1e6 : this.view.mbPerSecond,
           bytesDone: bytes,
           bytesTotal: Math.max(this.view.bytesTotal, bytes),
           elapsedSeconds,

@@ -12,13 +12,18 @@ import type {
   ConverterApi,
   InputFile,
   InspectOutcome,
+  OutputChoice,
+  PlanOutcome,
   Problem,
   ProgressEvent,
+  ZipDestination,
+  ZipOutcome,
 } from '../worker/api.ts';
 
 /** What the UI state needs from a converter; the bridge implements it, tests can fake it. */
 export interface ConverterClient {
   inspect(files: InputFile[]): Promise<InspectOutcome>;
+  plan(files: InputFile[], choice: OutputChoice): Promise<PlanOutcome>;
   convert(
     files: InputFile[],
     options: ConvertOptions,
@@ -27,6 +32,7 @@ export interface ConverterClient {
   /** Resolves once the running job has stopped and its partial output is gone. */
   cancel(): Promise<void>;
   outputFile(name: string): Promise<File | undefined>;
+  saveZip(to: ZipDestination): Promise<ZipOutcome>;
   clearOutputs(): Promise<void>;
 }
 
@@ -52,6 +58,9 @@ export class WorkerFailedError extends Error {
     this.name = 'WorkerFailedError';
   }
 }
+
+/** How long a fresh worker waits for a terminated one's staging locks to be released before giving up. */
+export const ABANDONED_LOCK_WAIT_MS = 10_000;
 
 /** How long a cancelled job may take to unwind by itself before its worker is terminated. */
 export const CANCEL_GRACE_MS = 700;
@@ -108,6 +117,13 @@ export class WorkerBridge implements ConverterClient {
     });
   }
 
+  plan(files: InputFile[], choice: OutputChoice): Promise<PlanOutcome> {
+    return this.call<PlanOutcome>((api) => api.plan(files, choice)).catch((e: unknown) => {
+      if (e instanceof WorkerFailedError) return { ok: false as const, problem: e.problem };
+      throw e;
+    });
+  }
+
   convert(
     files: InputFile[],
     options: ConvertOptions,
@@ -127,7 +143,7 @@ export class WorkerBridge implements ConverterClient {
       async (e: unknown) => {
         if (e instanceof WorkerFailedError) {
           // The dead worker cannot clean up: a fresh one removes its staging folders.
-          await this.removeAbandoned(job.folder).catch(() => {});
+          await this.removeAbandoned(job.folder, ABANDONED_LOCK_WAIT_MS).catch(() => {});
           settle({ ok: false, cancelled: false, problem: e.problem });
           return;
         }
@@ -155,12 +171,22 @@ export class WorkerBridge implements ConverterClient {
     const stopped = await Promise.race([job.done.then(() => true), this.gracePeriod().then(() => false)]);
     if (stopped) return;
     this.terminate();
+    // The page says "nothing was kept" when the job settles: clean up first. A fresh worker removes the
+    // dead one's staging once the browser has released its locks.
+    await this.removeAbandoned(job.folder, ABANDONED_LOCK_WAIT_MS).catch(() => {});
     job.settle({ ok: false, cancelled: true });
-    await this.removeAbandoned(job.folder);
   }
 
   outputFile(name: string): Promise<File | undefined> {
     return this.call((api) => api.outputFile(name));
+  }
+
+  saveZip(to: ZipDestination): Promise<ZipOutcome> {
+    return this.call<ZipOutcome>((api) => api.saveZip(to)).catch((e: unknown) => {
+      if (e instanceof WorkerFailedError)
+        return { ok: false as const, cancelled: false as const, problem: e.problem };
+      throw e;
+    });
   }
 
   clearOutputs(): Promise<void> {
@@ -172,8 +198,8 @@ export class WorkerBridge implements ConverterClient {
     return this.call((api) => api.listStorage());
   }
 
-  private removeAbandoned(folder?: FileSystemDirectoryHandle): Promise<string[]> {
-    return this.call((api) => api.removeAbandoned(folder));
+  private removeAbandoned(folder: FileSystemDirectoryHandle | undefined, waitMs: number): Promise<string[]> {
+    return this.call((api) => api.removeAbandoned(folder, waitMs));
   }
 
   terminate(): void {

@@ -5,28 +5,30 @@
  */
 import type { QuantVariant } from '../core/bitnet/dims.ts';
 import type { EmbedStorage, FormatOptions, HeadMode, WeightFormat } from '../core/formats/registry.ts';
+import type { CheckScope } from '../core/check/check-scope.ts';
 import type { RuntimeCheckReport } from '../core/check/runtime-check.ts';
+import type { FormatChoice } from '../core/convert/format-choice.ts';
+import type { ModelSummary, SizedFile } from '../core/convert/model-summary.ts';
+import type { OutputLayout } from '../core/convert/output-layout.ts';
+import type { ExternalData, OutputPlan, PlannedFile } from '../core/convert/output-plan.ts';
 import type { ProgressEvent } from '../core/convert/progress.ts';
 
 export type {
+  CheckScope,
   EmbedStorage,
+  ExternalData,
+  FormatChoice,
   FormatOptions,
   HeadMode,
+  ModelSummary,
+  OutputLayout,
+  OutputPlan,
+  PlannedFile,
   ProgressEvent,
   QuantVariant,
   RuntimeCheckReport,
   WeightFormat,
 };
-
-/** The output format a person picks; anything left out takes the engine's default for the weights. */
-export interface FormatChoice {
-  weights: WeightFormat;
-  embed?: EmbedStorage;
-  /** int2 only: MatMulNBits block size along K. */
-  blockSize?: number;
-  /** int8/int2: the exact head (default) or the q8 head with exact re-scoring of its top candidates. */
-  head?: HeadMode;
-}
 
 /** A picked or dropped file with its path inside what the user chose (`folder/config.json`). */
 export interface InputFile {
@@ -34,44 +36,7 @@ export interface InputFile {
   blob: Blob;
 }
 
-export interface OutputFile {
-  name: string;
-  bytes: number;
-}
-
-/** What was loaded, for the summary table; every number is known before any conversion work. */
-export interface ModelSummary {
-  /** Input names relative to the model folder. */
-  inputFiles: string[];
-  /** The .safetensors files holding tensors (one, or the shards). */
-  checkpointFiles: string[];
-  index?: string;
-  variant: QuantVariant;
-  vocabSize: number;
-  maxPositions: number;
-  hiddenSize: number;
-  numLayers: number;
-  intermediateSize: number;
-  numHeads: number;
-  numKvHeads: number;
-  headDim: number;
-  tiedEmbeddings: boolean;
-  /** Tensors in the checkpoint, and how many of them the model uses. */
-  tensorCount: number;
-  usedTensorCount: number;
-  /** Bytes of tensor data in the checkpoint files. */
-  inputBytes: number;
-  /** Planned outputs per weight format (exact head), each file with the exact size the writer will produce. */
-  outputs: Record<WeightFormat, OutputFile[]>;
-  /** The same for the compact formats with the q8 head. */
-  outputsQ8Head: Partial<Record<WeightFormat, OutputFile[]>>;
-  /** Files copied unchanged into the output folder (config.json, tokenizer files). */
-  copied: string[];
-  /** Things the user should know (defaults assumed, tensors ignored). */
-  notes: string[];
-  /** How the runtime check will go: on the model itself, or on a probe built from its first layers. */
-  runtimeCheck: { mode: 'full' } | { mode: 'probe'; reason: string };
-}
+export type OutputFile = SizedFile;
 
 /** A problem in plain words, with what to do about it. */
 export interface Problem {
@@ -84,14 +49,21 @@ export interface Problem {
 
 export type InspectOutcome = { ok: true; summary: ModelSummary } | { ok: false; problem: Problem };
 
+/** What to write: the layout, one format (single) or several (folder, the first being the default). */
+export interface OutputChoice {
+  layout: OutputLayout;
+  formats: FormatChoice[];
+  external: ExternalData;
+}
+
+export type PlanOutcome = { ok: true; plan: OutputPlan } | { ok: false; problem: Problem };
+
 export type Destination = { kind: 'opfs' } | { kind: 'folder'; handle: FileSystemDirectoryHandle };
 
-export interface ConvertOptions {
+export interface ConvertOptions extends OutputChoice {
   destination: Destination;
-  format: FormatChoice;
   /** Run onnxruntime-web against the reference forward pass before committing. */
   runtimeCheck: boolean;
-  external: 'auto' | 'always' | 'never';
 }
 
 export interface ConvertSummary {
@@ -104,10 +76,17 @@ export interface ConvertSummary {
   /** Where the files are: OPFS (download each) or the folder the user picked. */
   destination: 'opfs' | 'folder';
   folderName?: string;
-  format: FormatOptions;
+  layout: OutputLayout;
+  /** The formats written, the folder's default first. */
+  formats: FormatOptions[];
+  /** The name "Download all" gives its `.zip` (and the folder inside it). */
+  zipName: string;
+  /** The first model's runtime check (each model's check is also a progress event). */
   runtime?: RuntimeCheckReport;
   /** What the runtime check ran: the model itself, or a probe of its first layers. */
   runtimeScope?: 'model' | 'probe';
+  /** The model `runtime` is of. */
+  runtimeFile?: string;
   /** Which kernels ran: wasm-simd, wasm-scalar. */
   kernels: string;
 }
@@ -117,8 +96,18 @@ export type ConvertOutcome =
   | { ok: false; cancelled: true }
   | { ok: false; cancelled: false; problem: Problem };
 
+/** Where "Download all" writes its zip: a file the person picked, or browser storage (then downloaded). */
+export type ZipDestination = { kind: 'opfs' } | { kind: 'file'; handle: FileSystemFileHandle };
+
+export type ZipOutcome =
+  | { ok: true; file?: File }
+  | { ok: false; cancelled: true }
+  | { ok: false; cancelled: false; problem: Problem };
+
 export interface ConverterApi {
   inspect(files: InputFile[]): Promise<InspectOutcome>;
+  /** Every file a conversion with these choices writes, with sizes; headers are not read again. */
+  plan(files: InputFile[], choice: OutputChoice): Promise<PlanOutcome>;
   /** One job at a time; progress arrives through `onProgress` (a comlink proxy). */
   convert(
     files: InputFile[],
@@ -129,8 +118,16 @@ export interface ConverterApi {
   cancel(): void;
   /** A file of the latest run kept in OPFS (disk-backed: handing it over copies nothing). */
   outputFile(name: string): Promise<File | undefined>;
-  /** Removes staging folders of runs that died without cleaning up (e.g. a terminated worker): in OPFS and `folder`. */
-  removeAbandoned(folder?: FileSystemDirectoryHandle): Promise<string[]>;
+  /**
+   * Streams the latest run's files kept in OPFS into one `.zip` (stored, zip64 when large): into the
+   * picked file, or into OPFS beside the run, whose File is returned for download.
+   */
+  saveZip(to: ZipDestination): Promise<ZipOutcome>;
+  /**
+   * Removes staging folders of runs that died without cleaning up (e.g. a terminated worker): in OPFS and
+   * `folder`. `waitMs`: how long to wait for a dead worker's locks to be released (0: skip held ones).
+   */
+  removeAbandoned(folder?: FileSystemDirectoryHandle, waitMs?: number): Promise<string[]>;
   /** Deletes every output kept in OPFS. */
   clearOutputs(): Promise<void>;
   /** Every path in OPFS (diagnostics and tests). */

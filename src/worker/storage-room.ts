@@ -3,33 +3,34 @@
  * front that it will not fit than to fail at 80 %. The latest run's outputs count as free, since a
  * successful conversion replaces them.
  */
-import type { FormatOptions } from '../core/formats/registry.ts';
 import { EnvironmentError } from '../core/errors.ts';
-import { inspectModel } from '../core/convert/convert.ts';
-import type { InputFiles } from '../core/io/bytes.ts';
 import { entriesOf } from '../platform/browser/fs-handles.ts';
 import { OPFS_OUTPUTS, opfsRoot } from '../platform/browser/opfs.ts';
-import { plannedOutputs } from './summary.ts';
 
 /** Room for the staging of a probe model and the copied files, on top of the planned outputs. */
 const HEADROOM_BYTES = 1e9;
 
+/**
+ * `needed`: the planned output's bytes (src/core/convert/output-plan.ts). `what` names it in the message.
+ * `outputsFree`: whether the outputs kept now count as free (a conversion replaces them; a zip of them
+ * does not).
+ */
 export async function checkStorageRoom(
-  input: InputFiles,
-  format: FormatOptions,
-  external: 'auto' | 'always' | 'never',
+  needed: number,
+  options: { what?: string; outputsFree?: boolean; hint?: string } = {},
 ): Promise<void> {
   const estimate = await globalThis.navigator?.storage?.estimate?.();
   if (!estimate?.quota) return;
-  const { plan } = await inspectModel(input);
-  const needed = plannedOutputs(plan, format, external).reduce((n, f) => n + f.bytes, 0);
-  const free = estimate.quota - (estimate.usage ?? 0) + (await storedOutputBytes());
+  const kept = options.outputsFree === false ? 0 : await storedOutputBytes();
+  const free = estimate.quota - (estimate.usage ?? 0) + kept;
   if (needed + Math.min(HEADROOM_BYTES, needed) > free) {
     const gb = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(1)} GB` : `${Math.ceil(n / 1e6)} MB`);
     throw new EnvironmentError(
-      `not enough browser storage for the output: it needs ${gb(needed)}, this site may use ${gb(free)}`,
+      `not enough browser storage for ${options.what ?? 'the output'}: it needs ${gb(needed)}, this site may use ${gb(free)}`,
       {
-        hint: 'Choose “Straight into a folder on this computer”, pick a smaller weight format, or free disk space.',
+        hint:
+          options.hint ??
+          'Choose “Straight into a folder on this computer”, pick a smaller weight format, or free disk space.',
       },
     );
   }

@@ -177,7 +177,7 @@ describe('web app (built, in Chromium)', () => {
     expect(result.runtime?.passed).toBe(true);
     expect(result.runtime?.full.argmaxAgree).toBe(result.runtime?.full.positions);
     expect(await listStorage(page)).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^outputs\/run-[^/]+\/model\.onnx$/)]),
+      expect.arrayContaining([expect.stringMatching(/^outputs\/run-[^/]+\/onnx\/model\.onnx$/)]),
     );
     figures.sample = {
       outputMB: +(result.bytesWritten / 1e6).toFixed(1),
@@ -208,6 +208,8 @@ describe('web app (built, in Chromium)', () => {
       const page = await openApp(browser.context, server.url, watch);
       await page.getByTestId('file-input').setInputFiles(filesOf(fixtures[name]));
       expect(await waitForPhase(page, ['ready', 'invalid'])).toBe('ready');
+      // The single model file, as `--output` writes it (the model folder is test/browser/model-folder.test.ts).
+      await page.getByTestId('layout-single').check();
       await convert(page);
       expect(await waitForPhase(page, ['done', 'failed'])).toBe('done');
       await expect(page.locator('[data-check=runtime]').getAttribute('data-ok')).resolves.toBe('true');
@@ -230,6 +232,7 @@ describe('web app (built, in Chromium)', () => {
       const page = await openApp(browser.context, server.url, watch);
       await page.getByTestId('file-input').setInputFiles(filesOf(fixtures['packed-untied']));
       expect(await waitForPhase(page, ['ready', 'invalid'])).toBe('ready');
+      await page.getByTestId('layout-single').check();
       await page.getByTestId(`format-${weights}`).check();
       await convert(page);
       expect(await waitForPhase(page, ['done', 'failed'])).toBe('done');
@@ -274,7 +277,7 @@ describe('web app (built, in Chromium)', () => {
     await page.close();
   });
 
-  it('streams into a picked folder (File System Access) and stages nothing visible there', async () => {
+  it('streams a model folder into a picked folder (File System Access): the CLI’s --output-dir files, nothing staged visible', async () => {
     const page = await openApp(browser.context, server.url, watch);
     await page.getByTestId('file-input').setInputFiles(filesOf(fixtures['packed-tied']));
     await waitForPhase(page, ['ready']);
@@ -287,22 +290,30 @@ describe('web app (built, in Chromium)', () => {
       ).bitnet2onnx;
       app.setDestination({ kind: 'folder', handle });
     });
+    expect(await page.getByTestId('layout-folder').isChecked()).toBe(true);
     await convert(page, { runtimeCheck: false });
     expect(await waitForPhase(page, ['done', 'failed'])).toBe('done');
     await expect(page.getByTestId('status').textContent()).resolves.toMatch(/picked-folder/);
+    const names = ['config.json', 'genai_config.json', 'generation_config.json', 'onnx/model.onnx'];
     const stored = await listStorage(page);
-    expect(stored.filter((p) => p.startsWith('picked-folder/') && !p.endsWith('/'))).toEqual([
-      'picked-folder/config.json',
-      'picked-folder/model.onnx',
-    ]);
-    const cli = cliOutput('packed-tied');
-    const written = await page.evaluate(async () => {
-      const root = await navigator.storage.getDirectory();
-      const dir = await root.getDirectoryHandle('picked-folder');
-      const file = await (await dir.getFileHandle('model.onnx')).getFile();
-      return Array.from(new Uint8Array(await file.arrayBuffer()));
-    });
-    expect(Buffer.from(written).equals(readFileSync(cli))).toBe(true);
+    expect(stored.filter((p) => p.startsWith('picked-folder/') && !p.endsWith('/'))).toEqual(
+      names.map((n) => `picked-folder/${n}`),
+    );
+    const cli = path.join(root, 'cli-folder', 'packed-tied');
+    const run = runCli(['-i', fixtures['packed-tied'], '--output-dir', cli, '--no-check']);
+    expect(run.status, run.stderr).toBe(0);
+    for (const name of names) {
+      const written = await page.evaluate(async (name) => {
+        let dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('picked-folder');
+        const parts = name.split('/');
+        for (const p of parts.slice(0, -1)) dir = await dir.getDirectoryHandle(p);
+        const file = await (await dir.getFileHandle(parts.at(-1)!)).getFile();
+        return Array.from(new Uint8Array(await file.arrayBuffer()));
+      }, name);
+      expect(Buffer.from(written).equals(readFileSync(path.join(cli, name))), name).toBe(true);
+    }
+    // A folder has no "Download all": its files are already where the person wanted them.
+    expect(await page.getByTestId('download-all').count()).toBe(0);
     await screenshot(page, '07-folder-done');
     await page.evaluate(async () =>
       (await navigator.storage.getDirectory()).removeEntry('picked-folder', { recursive: true }),

@@ -9,7 +9,8 @@ import { parseConfigJson } from '../../src/core/bitnet/config.ts';
 import { defaultFormat } from '../../src/core/formats/registry.ts';
 import type { ModelPlan } from '../../src/core/bitnet/model-plan.ts';
 import { BITNET_2B_4T_DIMS, syntheticConfig } from '../../src/core/bitnet/synthetic.ts';
-import { folderModelFile, modelFolderJson, type FolderModel } from '../../src/core/convert/model-folder.ts';
+import { modelFolderJson, type FolderModel } from '../../src/core/convert/model-folder.ts';
+import { folderModelFile } from '../../src/core/convert/output-layout.ts';
 import { dataFileName } from '../../src/core/onnx/layout.ts';
 import { genaiConfigProblems } from '../helpers/genai-config-schema.ts';
 

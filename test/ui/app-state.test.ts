@@ -79,7 +79,8 @@ describe('AppState', () => {
     const job = converter.conversions[0];
     expect(job.options).toEqual({
       destination: { kind: 'opfs' },
-      format: { weights: 'fp32' },
+      layout: 'folder',
+      formats: [{ weights: 'fp32' }],
       runtimeCheck: true,
       external: 'auto',
     });
@@ -126,7 +127,9 @@ describe('AppState', () => {
         totalSeconds: 3,
         bytesWritten: 4e6,
         destination: 'opfs',
-        format: { weights: 'fp32', embed: 'fp32', blockSize: 128, head: 'exact' },
+        layout: 'folder',
+        formats: [{ weights: 'fp32', embed: 'fp32', blockSize: 128, head: 'exact' }],
+        zipName: 'bitnet-onnx',
         kernels: 'wasm-simd',
       },
     });
@@ -198,7 +201,7 @@ describe('AppState', () => {
     expect(app.format).toEqual({ weights: 'int2', head: 'q8' });
     void app.convert();
     expect(converter.conversions[0].options).toMatchObject({
-      format: { weights: 'int2', head: 'q8' },
+      formats: [{ weights: 'int2', head: 'q8' }],
       runtimeCheck: true,
     });
   });
@@ -233,7 +236,9 @@ describe('AppState', () => {
         totalSeconds: 1,
         bytesWritten: 0,
         destination: 'opfs',
-        format: { weights: 'fp32', embed: 'fp32', blockSize: 128, head: 'exact' },
+        layout: 'folder',
+        formats: [{ weights: 'fp32', embed: 'fp32', blockSize: 128, head: 'exact' }],
+        zipName: 'bitnet-onnx',
         kernels: 'wasm-simd',
       },
     });
@@ -241,6 +246,86 @@ describe('AppState', () => {
     await app.clearStoredOutputs();
     expect(app.phase).toBe('ready');
     expect(app.result).toBeUndefined();
+  });
+
+  it('writes a model folder by default; the main format comes first, extras follow in the page’s order', async () => {
+    const { app, converter } = await loaded();
+    expect(app.layout).toBe('folder');
+    expect(app.plan?.files.map((f) => f.name)).toEqual(['onnx/model.onnx']);
+
+    app.setFormat({ weights: 'int2' });
+    app.setExtraFormat('fp32', true);
+    app.setExtraFormat('int8', true);
+    await settle();
+    expect(app.formats.map((f) => f.weights)).toEqual(['int2', 'fp32', 'int8']);
+    expect(converter.plans.at(-1)).toEqual({
+      layout: 'folder',
+      formats: [{ weights: 'int2' }, { weights: 'fp32' }, { weights: 'int8' }],
+      external: 'auto',
+    });
+    expect(app.plan?.files.map((f) => f.name)).toEqual([
+      'onnx/model_q2.onnx',
+      'onnx/model.onnx',
+      'onnx/model_int8.onnx',
+    ]);
+
+    app.setExtraFormat('fp32', false);
+    void app.convert();
+    expect(converter.conversions[0].options).toMatchObject({
+      layout: 'folder',
+      formats: [{ weights: 'int2' }, { weights: 'int8' }],
+    });
+  });
+
+  it('the single layout writes the main format only, whatever extras were ticked', async () => {
+    const { app, converter } = await loaded();
+    app.setExtraFormat('int8', true);
+    app.setLayout('single');
+    await settle();
+    expect(app.plan?.files.map((f) => f.name)).toEqual(['model.onnx']);
+    void app.convert();
+    expect(converter.conversions[0].options).toMatchObject({
+      layout: 'single',
+      formats: [{ weights: 'fp32' }],
+    });
+  });
+
+  it('Download all: zipping, then done; the page is busy meanwhile; a failure says why', async () => {
+    const { app, converter } = await loaded();
+    const converting = app.convert();
+    converter.conversions[0].reply.resolve({
+      ok: true,
+      summary: {
+        files: [{ name: 'onnx/model.onnx', bytes: 10 }],
+        writeSeconds: 1,
+        totalSeconds: 1,
+        bytesWritten: 10,
+        destination: 'opfs',
+        layout: 'folder',
+        formats: [{ weights: 'fp32', embed: 'fp32', blockSize: 128, head: 'exact' }],
+        zipName: 'model-onnx',
+        kernels: 'wasm-simd',
+      },
+    });
+    await converting;
+    const zipFile = new File([], 'model-onnx.zip');
+    const first = app.downloadAll({ kind: 'opfs' });
+    expect(app.zip.state).toBe('zipping');
+    expect(app.busy).toBe(true);
+    converter.zips[0].reply.resolve({ ok: true, file: zipFile });
+    await expect(first).resolves.toBe(zipFile);
+    expect(app.zip).toEqual({ state: 'done', where: 'download' });
+    expect(app.busy).toBe(false);
+
+    const problem = {
+      kind: 'environment' as const,
+      message: 'not enough browser storage',
+      hint: 'Free space.',
+    };
+    const second = app.downloadAll({ kind: 'opfs' });
+    converter.zips[1].reply.resolve({ ok: false, cancelled: false, problem });
+    await expect(second).resolves.toBeUndefined();
+    expect(app.zip).toEqual({ state: 'failed', problem });
   });
 
   it('keeps the log bounded', async () => {

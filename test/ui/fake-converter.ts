@@ -6,7 +6,11 @@ import type {
   InputFile,
   InspectOutcome,
   ModelSummary,
+  OutputChoice,
+  PlanOutcome,
   ProgressEvent,
+  ZipDestination,
+  ZipOutcome,
 } from '../../src/worker/api.ts';
 
 interface Deferred<T> {
@@ -29,6 +33,36 @@ export class FakeConverter implements ConverterClient {
     reply: Deferred<ConvertOutcome>;
   }[] = [];
   cancels = 0;
+  plans: OutputChoice[] = [];
+  zips: { to: ZipDestination; reply: Deferred<ZipOutcome> }[] = [];
+
+  /** Plans answer at once: the files a single model or a folder of the chosen formats would hold. */
+  async plan(_files: InputFile[], choice: OutputChoice): Promise<PlanOutcome> {
+    this.plans.push(choice);
+    const names = { fp32: 'model.onnx', int8: 'model_int8.onnx', int2: 'model_q2.onnx' } as const;
+    const prefix = choice.layout === 'folder' ? 'onnx/' : '';
+    const files = choice.formats.map((f) => ({
+      name: prefix + names[f.weights],
+      bytes: 1_000_000,
+      role: 'model' as const,
+    }));
+    return {
+      ok: true,
+      plan: {
+        layout: choice.layout,
+        formats: choice.formats.map((f) => ({ embed: 'fp32', blockSize: 128, head: 'exact', ...f })),
+        files,
+        totalBytes: files.length * 1_000_000,
+        check: { mode: 'full' },
+      },
+    };
+  }
+
+  saveZip(to: ZipDestination): Promise<ZipOutcome> {
+    const reply = deferred<ZipOutcome>();
+    this.zips.push({ to, reply });
+    return reply.promise;
+  }
 
   inspect(files: InputFile[]): Promise<InspectOutcome> {
     const reply = deferred<InspectOutcome>();
@@ -83,7 +117,6 @@ export const SUMMARY: ModelSummary = {
     int8: [{ name: 'model_int8.onnx', bytes: 3_100_000 }],
     int2: [{ name: 'model_q2.onnx', bytes: 1_200_000 }],
   },
-  copied: ['config.json'],
   notes: [],
   runtimeCheck: { mode: 'full' },
 };

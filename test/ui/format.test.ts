@@ -90,4 +90,36 @@ describe('ProgressMeter', () => {
         ?.mbPerSecond,
     ).toBeCloseTo(4);
   });
+
+  it('a folder of several models: fractions per model, the rate over every model’s writing, not the checks between', () => {
+    let t = 0;
+    const meter = new ProgressMeter(() => t);
+    const write = (file: string, bytes: number, seconds: number) => {
+      const planned = meter.update({ status: 'plan', tensors: 1, bytesTotal: bytes, files: [file] })!;
+      const tensor = {
+        status: 'tensor' as const,
+        name: 'w',
+        index: 0,
+        count: 1,
+        bytesTotal: bytes,
+        tensorTotal: bytes,
+      };
+      meter.update({ ...tensor, bytesDone: 0, tensorDone: 0 });
+      t += seconds * 1000;
+      const view = meter.update({ ...tensor, bytesDone: bytes, tensorDone: bytes })!;
+      const written = meter.update({ status: 'written', files: [{ name: file, bytes }], seconds })!;
+      return { planned, view, written };
+    };
+    const first = write('onnx/model_q2.onnx', 10e6, 1);
+    expect(first.view).toMatchObject({ file: 'onnx/model_q2.onnx', modelIndex: 0, fraction: 1 });
+    t += 50_000; // the first model's runtime check
+    const second = write('onnx/model_int8.onnx', 30e6, 1);
+    expect(second.planned).toMatchObject({
+      stage: 'writing',
+      fraction: 0,
+      file: 'onnx/model_int8.onnx',
+      modelIndex: 1,
+    });
+    expect(second.written.mbPerSecond).toBeCloseTo(20);
+  });
 });

@@ -1,6 +1,6 @@
 import type { Remote } from 'comlink';
 import { describe, expect, it } from 'vitest';
-import { WorkerBridge, type WorkerLike } from '../../src/ui/worker-bridge.ts';
+import { ABANDONED_LOCK_WAIT_MS, WorkerBridge, type WorkerLike } from '../../src/ui/worker-bridge.ts';
 import type { ConvertOutcome, ConverterApi, ProgressEvent } from '../../src/worker/api.ts';
 
 /** A stand-in for one worker: `convert` settles when the test says, or never (a worker stuck in WASM). */
@@ -8,6 +8,7 @@ class FakeWorker implements WorkerLike {
   terminated = false;
   cancelled = 0;
   abandonedRemoved = 0;
+  abandonedWaitMs?: number;
   finish?: (o: ConvertOutcome) => void;
   progress?: (e: ProgressEvent) => void;
   private errorListeners: ((e: Event) => void)[] = [];
@@ -39,8 +40,9 @@ class FakeWorker implements WorkerLike {
       this.cancelled++;
       if (this.honoursCancel) this.finish?.({ ok: false, cancelled: true });
     },
-    removeAbandoned: async () => {
+    removeAbandoned: async (_folder?: unknown, waitMs?: number) => {
       this.abandonedRemoved++;
+      this.abandonedWaitMs = waitMs;
       return [];
     },
     outputFile: async () => undefined,
@@ -71,7 +73,8 @@ const settled = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const options = {
   destination: { kind: 'opfs' as const },
-  format: { weights: 'fp32' as const },
+  layout: 'folder' as const,
+  formats: [{ weights: 'fp32' as const }],
   runtimeCheck: false,
   external: 'auto' as const,
 };
@@ -127,8 +130,13 @@ describe('WorkerBridge', () => {
     expect(stuck.terminated).toBe(false);
     expect(cancelDone).toBe(false);
     endGrace();
+    // The job settles only once the fresh worker has removed the dead one's staging (waiting for its locks).
+    let removedWhenSettled = -1;
+    void outcome.then(() => (removedWhenSettled = fresh.abandonedRemoved));
     await cancelling;
     await expect(outcome).resolves.toEqual({ ok: false, cancelled: true });
+    expect(removedWhenSettled).toBe(1);
+    expect(fresh.abandonedWaitMs).toBe(ABANDONED_LOCK_WAIT_MS);
     expect(stuck.cancelled).toBe(1);
     expect(stuck.terminated).toBe(true);
     expect(started()).toBe(2);

@@ -45,6 +45,22 @@ async function picked(folder: string): Promise<InputFile[]> {
   );
 }
 
+/** The same Blob, recording the start of every slice read from it. */
+function watchSlices(blob: Blob, reads: number[]): Blob {
+  return new Proxy(blob, {
+    get(target, key) {
+      if (key === 'slice') {
+        return (start?: number, end?: number) => {
+          reads.push(start ?? 0);
+          return target.slice(start, end);
+        };
+      }
+      const value = Reflect.get(target, key, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 describe('ConverterService.inspect', () => {
   const service = new ConverterService();
 
@@ -63,7 +79,6 @@ describe('ConverterService.inspect', () => {
       headDim: 16,
       tiedEmbeddings: true,
       checkpointFiles: ['model.safetensors'],
-      copied: ['config.json'],
       runtimeCheck: { mode: 'full' },
     });
     expect(s.tensorCount).toBe(s.usedTensorCount);
@@ -73,6 +88,39 @@ describe('ConverterService.inspect', () => {
     // Every projection becomes float32: 16× the packed 2-bit bytes, plus embedding and norms.
     expect(s.outputs.fp32[0].bytes).toBeGreaterThan(s.inputBytes * 4);
     expect(s.outputs.int2[0].bytes).toBeLessThan(s.outputs.int8[0].bytes);
+  });
+
+  it('plans the chosen output through the engine without reading the headers again', async () => {
+    const files = await picked(fixtures['packed-untied']);
+    const inspected = await service.inspect(files);
+    expect(inspected.ok).toBe(true);
+    // Once inspected, planning reads no safetensors header: a model file whose header is gone still plans.
+    const reads: number[] = [];
+    const watched = files.map((f) =>
+      f.path.endsWith('.safetensors') ? { ...f, blob: watchSlices(f.blob, reads) } : f,
+    );
+    const folder = await service.plan(watched, {
+      layout: 'folder',
+      formats: [{ weights: 'int2' }, { weights: 'int8' }],
+      external: 'auto',
+    });
+    if (!folder.ok) throw new Error(folder.problem.message);
+    expect(folder.plan.files.map((f) => f.name)).toEqual([
+      'onnx/model_q2.onnx',
+      'onnx/model_int8.onnx',
+      'config.json',
+      'generation_config.json',
+      'genai_config.json',
+    ]);
+    expect(reads).toEqual([]);
+    const single = await service.plan(watched, {
+      layout: 'single',
+      formats: [{ weights: 'int2', head: 'q8' }],
+      external: 'auto',
+    });
+    if (!single.ok) throw new Error(single.problem.message);
+    expect(single.plan.files.map((f) => f.name)).toEqual(['model_q2.onnx', 'config.json']);
+    expect(single.plan.formats[0]).toMatchObject({ weights: 'int2', head: 'q8', embed: 'fp16' });
   });
 
   it('finds shards through their index', async () => {

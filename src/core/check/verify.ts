@@ -7,7 +7,8 @@ import type { FormatOptions } from '../formats/registry.ts';
 import type { ModelPlan } from '../bitnet/model-plan.ts';
 import { writeDecoder } from '../convert/write-decoder.ts';
 import type { DecoderSession } from './decoder-session.ts';
-import { probePlan, referenceParams } from './probe.ts';
+import { REFERENCE_PARAM_LIMIT, runtimeCheckScope } from './check-scope.ts';
+import { probePlan } from './probe.ts';
 import { referenceForwardWithMargin } from './reference-forward.ts';
 import { loadReferenceWeights } from './reference-weights.ts';
 import {
@@ -25,9 +26,6 @@ import {
  * highest 16 of each position (the head re-scores Q8_HEAD_CANDIDATES, more than any k people sample from).
  */
 const EXACT_TOP_CHECKED = 16;
-
-/** Above this many parameters the whole model is not loaded into the reference; a probe is checked. */
-export const REFERENCE_PARAM_LIMIT = 400_000_000;
 
 export interface RuntimeVerifyOptions {
   kernels: Kernels;
@@ -53,9 +51,9 @@ export function runtimeVerify(opts: RuntimeVerifyOptions): VerifyStep {
     const emit = opts.onProgress ?? (() => {});
     const { plan, config } = inspected;
     const bos = typeof config?.raw.bos_token_id === 'number' ? config.raw.bos_token_id : undefined;
-    if (referenceParams(plan) <= (opts.referenceParamLimit ?? REFERENCE_PARAM_LIMIT)) {
+    if (runtimeCheckScope(plan, opts.referenceParamLimit ?? REFERENCE_PARAM_LIMIT).mode === 'full') {
       const report = await check(plan, bos, () => opts.openSession(target, modelFile));
-      finish(report, 'model');
+      finish(report, 'model', modelFile);
       return;
     }
     const probe = probePlan(plan);
@@ -74,7 +72,7 @@ export function runtimeVerify(opts: RuntimeVerifyOptions): VerifyStep {
         kernels: opts.kernels,
         signal: opts.signal,
       });
-      finish(await check(probe, bos, () => opts.openSession(scratch, 'probe.onnx')), 'probe');
+      finish(await check(probe, bos, () => opts.openSession(scratch, 'probe.onnx')), 'probe', modelFile);
     } finally {
       await scratch.discard();
     }
@@ -99,6 +97,7 @@ export function runtimeVerify(opts: RuntimeVerifyOptions): VerifyStep {
   function finish(
     { report, minTieMargin }: { report: RuntimeCheckReport; minTieMargin: number },
     scope: 'model' | 'probe',
+    modelFile: string,
   ) {
     const emit = opts.onProgress ?? (() => {});
     opts.onReport?.(report, scope);
@@ -118,6 +117,7 @@ export function runtimeVerify(opts: RuntimeVerifyOptions): VerifyStep {
     emit({
       status: 'check',
       name: 'runtime',
+      file: modelFile,
       ok: passed,
       message:
         scope === 'probe'

@@ -47,6 +47,11 @@ export interface ConvertRequest {
   onProgress?: ProgressListener;
   verify?: VerifyStep;
   /**
+   * What `inspectModel` found, when the caller already read the headers (a model folder converts several
+   * formats from one inspection; the tab inspects before it checks for room). Default: inspect here.
+   */
+  inspected?: InspectedModel;
+  /**
    * false: leave the checked output staged, for a caller that puts more files in the same target and
    * commits them together (a model folder). It still discards everything on failure. Default true.
    */
@@ -69,7 +74,7 @@ export async function convertModel(req: ConvertRequest): Promise<ConvertResult> 
   const emit = req.onProgress ?? (() => {});
   const modelFile = req.modelFile ?? 'model.onnx';
   try {
-    const inspected = await inspectModel(req.input, req.configText);
+    const inspected = req.inspected ?? (await inspectModel(req.input, req.configText));
     const { plan } = inspected;
     emit({ status: 'log', level: 'info', message: describePlan(plan) });
     for (const note of plan.notes) emit({ status: 'log', level: 'warn', message: note });
@@ -134,6 +139,7 @@ export async function convertModel(req: ConvertRequest): Promise<ConvertResult> 
     emit({
       status: 'check',
       name: 'structure',
+      file: modelFile,
       ok: validation.ok,
       message: validation.ok ? 'valid ONNX (IR 8, opset 17)' : validation.problems.join('; '),
     });

@@ -21,47 +21,30 @@ import {
   describeFormat,
   formatMetadata,
   formatModule,
-  modelFileName,
   type FormatOptions,
   type WeightFormat,
 } from '../formats/registry.ts';
 import type { ModelPlan } from '../bitnet/model-plan.ts';
 import { ConversionError, throwIfAborted } from '../errors.ts';
 import { readText, type InputFiles, type OutputTarget } from '../io/bytes.ts';
-import { copyFile } from '../io/copy-file.ts';
 import { dataFileName } from '../onnx/layout.ts';
 import {
   convertModel,
+  inspectModel,
   PRODUCER,
   type ConvertRequest,
   type InspectedModel,
   type VerifyStep,
 } from './convert.ts';
+import { copiedFileNames, copyThrough } from './copy-through.ts';
+import { folderModelFile } from './output-layout.ts';
 
 /** transformers.js `dtype` of a format; its loader maps dtype → file suffix. */
 export function transformersJsDtype(weights: WeightFormat): string {
   return formatModule(weights).transformersJsDtype;
 }
 
-/** Files that travel with a model unchanged: what transformers.js and onnxruntime-genai tokenise with. */
-export const TOKENIZER_FILES = [
-  'tokenizer.json',
-  'tokenizer_config.json',
-  'special_tokens_map.json',
-  'tokenizer.model',
-  'vocab.json',
-  'merges.txt',
-  'added_tokens.json',
-  'chat_template.jinja',
-  'chat_template.json',
-] as const;
-
 const GENERATION_CONFIG = 'generation_config.json';
-
-/** Where a format's model goes inside the folder: transformers.js looks in `onnx/` for `model{suffix}.onnx`. */
-export function folderModelFile(weights: WeightFormat): string {
-  return `onnx/${modelFileName(weights)}`;
-}
 
 /** One converted model in the folder. */
 export interface FolderModel {
@@ -275,7 +258,7 @@ function percentD(name: (i: number) => string): string {
 
 export interface ConvertFolderRequest extends Pick<
   ConvertRequest,
-  'input' | 'target' | 'kernels' | 'configText' | 'external' | 'signal' | 'onProgress'
+  'input' | 'target' | 'kernels' | 'configText' | 'external' | 'signal' | 'onProgress' | 'inspected'
 > {
   /** One model per format, in this order; the first is the folder's default for both loaders. */
   formats: FormatOptions[];
@@ -302,9 +285,10 @@ export async function convertModelFolder(req: ConvertFolderRequest): Promise<Con
   try {
     checkFormats(req.formats);
     const generation = await readGenerationConfig(req.input);
+    // The headers are read once for the whole folder, and every format is converted from that reading.
+    const inspected = req.inspected ?? (await inspectModel(req.input, req.configText));
     const files: { name: string; bytes: number }[] = [];
     const models: FolderModel[] = [];
-    let inspected: InspectedModel | undefined;
     for (const format of req.formats) {
       const modelFile = folderModelFile(format.weights);
       emit({ status: 'log', level: 'info', message: `${modelFile}: ${describeFormat(format)}` });
@@ -320,16 +304,21 @@ export async function convertModelFolder(req: ConvertFolderRequest): Promise<Con
         modelFile,
         verify: req.verify?.(format),
         commit: false,
+        inspected,
       });
-      inspected = result.inspected;
       files.push(...result.files);
       models.push({ format, modelFile, dataFiles: dataFilesOf(modelFile, result.files) });
     }
-    const { plan, config } = inspected!;
+    const { plan, config } = inspected;
     for (const { name, json } of modelFolderJson({ plan, config, generationConfig: generation, models })) {
       files.push(await writeJson(req.target, name, json));
     }
-    const copied = await copyTokenizerFiles(req.input, req.target, req.signal);
+    const copied = await copyThrough(
+      req.input,
+      req.target,
+      copiedFileNames(req.input.list(), 'folder'),
+      req.signal,
+    );
     files.push(...copied);
     if (!copied.some((f) => f.name === 'tokenizer.json')) {
       emit({
@@ -345,7 +334,7 @@ export async function convertModelFolder(req: ConvertFolderRequest): Promise<Con
       models,
       copied: copied.map((f) => f.name),
       seconds: (Date.now() - started) / 1000,
-      inspected: inspected!,
+      inspected,
     };
   } catch (error) {
     // Report the first failure, not a discard that failed after it (the same full disk).
@@ -364,7 +353,7 @@ function checkFormats(formats: FormatOptions[]): void {
 }
 
 /** The data files the writer produced for a model, checked against the names transformers.js derives. */
-function dataFilesOf(modelFile: string, written: { name: string }[]): string[] {
+export function dataFilesOf(modelFile: string, written: { name: string }[]): string[] {
   const data = written.map((f) => f.name).filter((n) => n !== modelFile);
   data.forEach((name, i) => {
     if (name !== dataFileName(modelFile, i)) {
@@ -374,7 +363,8 @@ function dataFilesOf(modelFile: string, written: { name: string }[]): string[] {
   return data;
 }
 
-async function readGenerationConfig(input: InputFiles): Promise<Record<string, unknown> | undefined> {
+/** The input's generation_config.json, parsed; a damaged one is an input error naming the file. */
+export async function readGenerationConfig(input: InputFiles): Promise<Record<string, unknown> | undefined> {
   const source = await input.open(GENERATION_CONFIG);
   if (!source) return undefined;
   let value: unknown;
@@ -389,31 +379,19 @@ async function readGenerationConfig(input: InputFiles): Promise<Record<string, u
   return value as Record<string, unknown>;
 }
 
+/** A folder JSON file's bytes, exactly as written (so a plan can tell its size without writing it). */
+export function folderJsonBytes(json: Record<string, unknown>): Uint8Array {
+  return new TextEncoder().encode(`${JSON.stringify(json, null, 2)}\n`);
+}
+
 async function writeJson(
   target: OutputTarget,
   name: string,
   json: Record<string, unknown>,
 ): Promise<{ name: string; bytes: number }> {
-  const bytes = new TextEncoder().encode(`${JSON.stringify(json, null, 2)}\n`);
+  const bytes = folderJsonBytes(json);
   const sink = await target.create(name);
   await sink.write(bytes);
   await sink.close();
   return { name, bytes: bytes.length };
-}
-
-/** Streams every tokenizer file the input folder has into the target, unchanged. */
-export async function copyTokenizerFiles(
-  input: InputFiles,
-  target: OutputTarget,
-  signal?: AbortSignal,
-): Promise<{ name: string; bytes: number }[]> {
-  const present = new Set(input.list());
-  const copied: { name: string; bytes: number }[] = [];
-  for (const name of TOKENIZER_FILES) {
-    if (!present.has(name)) continue;
-    const bytes = await copyFile(input, target, name, signal);
-    if (bytes === undefined) continue;
-    copied.push({ name, bytes });
-  }
-  return copied;
 }

@@ -15,6 +15,7 @@ export type ProgressEvent =
       tensorTotal: number;
     }
   | { status: 'written'; files: { name: string; bytes: number }[]; seconds: number }
-  | { status: 'check'; name: string; ok: boolean; message: string };
+  /** `file`: the model the check ran on, when the output holds several (a model folder). */
+  | { status: 'check'; name: string; ok: boolean; message: string; file?: string };
 
 export type ProgressListener = (event: ProgressEvent) => void;

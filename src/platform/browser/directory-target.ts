@@ -108,18 +108,46 @@ export async function createDirectoryTarget(opts: DirectoryTargetOptions): Promi
 
 /**
  * Removes staging folders left behind by runs that cannot clean up after themselves (a terminated
- * worker, a closed tab). Folders whose lock is still held belong to a live run and are kept.
+ * worker, a closed tab). Each is removed while holding its lock, so a folder another live run is still
+ * writing is kept. A terminated worker's locks are released by the browser shortly after, not at once:
+ * `waitMs` is how long to wait for a held lock (0: skip folders whose lock is held now).
  */
-export async function removeAbandonedStaging(parent: FileSystemDirectoryHandle): Promise<string[]> {
-  const held = await heldLocks();
+export async function removeAbandonedStaging(
+  parent: FileSystemDirectoryHandle,
+  waitMs = 0,
+): Promise<string[]> {
+  const names: string[] = [];
+  for await (const [name] of entriesOf(parent)) if (name.startsWith(STAGING_PREFIX)) names.push(name);
   const removed: string[] = [];
-  for await (const [name] of entriesOf(parent)) {
-    if (name.startsWith(STAGING_PREFIX) && !held.has(lockName(name))) {
-      await removeEntry(parent, name);
-      removed.push(name);
-    }
+  for (const name of names) {
+    if (await underLock(lockName(name), waitMs, () => removeEntry(parent, name))) removed.push(name);
   }
   return removed;
+}
+
+/** Runs `fn` holding the lock; false when the lock stayed held by someone else (then `fn` did not run). */
+async function underLock(name: string, waitMs: number, fn: () => Promise<void>): Promise<boolean> {
+  const locks = globalThis.navigator?.locks;
+  if (!locks) {
+    await fn();
+    return true;
+  }
+  if (waitMs <= 0) {
+    return locks.request(name, { ifAvailable: true }, async (lock) => {
+      if (!lock) return false;
+      await fn();
+      return true;
+    });
+  }
+  try {
+    return await locks.request(name, { signal: AbortSignal.timeout(waitMs) }, async () => {
+      await fn();
+      return true;
+    });
+  } catch (e) {
+    if ((e as Error)?.name === 'TimeoutError' || (e as Error)?.name === 'AbortError') return false;
+    throw e;
+  }
 }
 
 async function removeEntry(parent: FileSystemDirectoryHandle, name: string): Promise<void> {
@@ -145,13 +173,6 @@ async function holdLock(name: string): Promise<() => void> {
     });
   });
   return release;
-}
-
-async function heldLocks(): Promise<Set<string>> {
-  const locks = globalThis.navigator?.locks;
-  if (!locks) return new Set();
-  const snapshot = await locks.query();
-  return new Set([...(snapshot.held ?? []), ...(snapshot.pending ?? [])].map((l) => l.name ?? ''));
 }
 
 function randomId(): string {

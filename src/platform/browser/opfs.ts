@@ -36,6 +36,19 @@ export async function createOpfsTarget(options: { syncAccess: boolean }): Promis
   });
 }
 
+/**
+ * A target for a file kept beside the runs in `outputs/` (the "Download all" zip): staged like a run, so a
+ * failed or cancelled zip leaves nothing; removed with the outputs by the next conversion or a clear.
+ */
+export async function createOpfsZipTarget(options: { syncAccess: boolean }): Promise<DirectoryTarget> {
+  const root = await opfsRoot();
+  return createDirectoryTarget({
+    stagingParent: root,
+    syncAccess: options.syncAccess,
+    destination: () => root.getDirectoryHandle(OPFS_OUTPUTS, { create: true }),
+  });
+}
+
 /** Staging-only space for intermediate models (the runtime check's probe); it is only ever discarded. */
 export function createOpfsScratchTarget(options: { syncAccess: boolean }): OutputTarget {
   return lazyTarget(async () =>
