@@ -23,6 +23,7 @@ function model(backend: Backend, tokenizer = true): GeneratorModel {
     tokenizer,
     stopIds: [],
     loadSeconds: 0.1,
+    memory: { backend, needBytes: 1, limitBytes: 2, fits: true, parts: [] },
   };
 }
 
