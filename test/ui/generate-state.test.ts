@@ -23,7 +23,7 @@ function model(backend: Backend, tokenizer = true): GeneratorModel {
     tokenizer,
     stopIds: [],
     loadSeconds: 0.1,
-    memory: { backend, needBytes: 1, limitBytes: 2, fits: true, parts: [] },
+    memory: { backend, needBytes: 1, limitBytes: 2, fits: true, parts: [], note: 'needs about 1 B' },
   };
 }
 

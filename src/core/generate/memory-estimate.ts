@@ -71,7 +71,10 @@ export function modelFacts(scanned: ScannedModel, fileBytes: number): ModelFacts
       const external = tensor.data_location === 1 || (tensor.external_data?.length ?? 0) > 0;
       initializers.push({
         name: tensor.name ?? '',
-        bytes: tensorBytes(tensor, rawData.reduce((n, r) => n + r.length, 0)),
+        bytes: tensorBytes(
+          tensor,
+          rawData.reduce((n, r) => n + r.length, 0),
+        ),
         external,
         float16: tensor.data_type === DataType.FLOAT16,
       });
@@ -79,7 +82,12 @@ export function modelFacts(scanned: ScannedModel, fileBytes: number): ModelFacts
     for (const node of graph.node ?? []) {
       if (node.op_type !== 'MatMulNBits') continue;
       const attr = (name: string) => node.attribute?.find((a) => a.name === name)?.i ?? 0;
-      nBits.push({ name: node.name ?? node.output?.[0] ?? 'MatMulNBits', k: attr('K'), n: attr('N'), bits: attr('bits') });
+      nBits.push({
+        name: node.name ?? node.output?.[0] ?? 'MatMulNBits',
+        k: attr('K'),
+        n: attr('N'),
+        bits: attr('bits'),
+      });
     }
   }
   const inputs = scanned.graphs[0]?.graph.input ?? [];
@@ -127,6 +135,8 @@ export interface MemoryEstimate {
   fits: boolean;
   /** The figures that add up to `needBytes`, largest first. */
   parts: MemoryPart[];
+  /** One line for the page once loaded, e.g. "needs about 2.23 GiB of the 3.75 GiB of WebAssembly memory it may use". */
+  note: string;
   /** When it does not fit: one sentence of what and why, and what to do instead. */
   why?: string;
   instead?: string;
@@ -158,33 +168,38 @@ function estimateWasm(facts: ModelFacts, limits: BackendLimits): MemoryEstimate 
       2 * 2 * facts.kv.layers * facts.kv.numKvHeads * facts.kv.headDim * NOMINAL_CONTEXT * 4
     : 0;
   const running = dequantised + kv;
-  const parts: MemoryPart[] = [{ what: 'weights', bytes: weights }];
+  const parts: MemoryPart[] = [{ what: 'of weights', bytes: weights }];
   if (running >= loading) {
     if (dequantised > 0)
       parts.push({
-        what: `${largest!.bits}-bit weights of ${largest!.n} × ${largest!.k} dequantised to float32 per call`,
+        what: `to dequantise the ${largest!.bits}-bit ${largest!.n} × ${largest!.k} product to float32 on each call`,
         bytes: dequantised,
       });
-    if (kv > 0) parts.push({ what: `KV cache in and out (${NOMINAL_CONTEXT} tokens)`, bytes: kv });
+    if (kv > 0) parts.push({ what: `of KV cache in and out (${NOMINAL_CONTEXT} tokens)`, bytes: kv });
   } else {
-    parts.push({ what: 'the .onnx file and its inline weights while loading', bytes: loading });
+    parts.push({ what: 'for the .onnx file and its inline weights while loading', bytes: loading });
   }
   const needBytes = weights + Math.max(running, loading);
   const heap = limits.wasmHeapBytes ?? WASM_HEAP_LIMIT;
   const limitBytes = Math.max(0, heap - Math.min(WASM_HEAP_RESERVE, heap / 16));
   const fits = needBytes <= limitBytes;
-  const estimate: MemoryEstimate = { backend: 'wasm', needBytes, limitBytes, fits, parts };
+  const note = `needs about ${formatMemory(needBytes)} of the ${formatMemory(limitBytes)} of WebAssembly memory it may use`;
+  const estimate: MemoryEstimate = { backend: 'wasm', needBytes, limitBytes, fits, parts, note };
   if (fits) return estimate;
   // Without its per-call float32 copy the model would fit: that copy is the thing to avoid.
   const dequantisedIsWhy = dequantised > 0 && weights + Math.max(kv, loading) <= limitBytes;
   return {
     ...estimate,
-    why: `it needs about ${gib(needBytes)} of WebAssembly memory (${parts
-      .map((p) => `${gib(p.bytes)} ${p.what}`)
-      .join(' + ')}), more than the ${gib(heap)} a browser gives the WASM backend`,
+    why: `it needs about ${formatMemory(needBytes)} of WebAssembly memory (${parts
+      .map((p) => `${formatMemory(p.bytes)} ${p.what}`)
+      .join(
+        ' + ',
+      )}), more than the ${formatMemory(limitBytes)} the WASM backend can use of its ${formatMemory(heap)} heap`,
     instead: dequantisedIsWhy
-      ? 'Use WebGPU, or the int2 conversion with the exact head (the default): this backend dequantises an 8-bit head to float32 on every token.'
-      : 'Use the int2 conversion (model_q2.onnx, the smallest), or WebGPU if this browser has it.',
+      ? 'Use a conversion with the exact head (the default, without --head q8: int2 or int8), or WebGPU: this backend dequantises the 8-bit head to float32 on every token.'
+      : facts.nBits.some((p) => p.bits === 2)
+        ? 'This is already the smallest conversion (int2): use WebGPU if this browser has it.'
+        : 'Use the int2 conversion (model_q2.onnx, the smallest), or WebGPU if this browser has it.',
   };
 }
 
@@ -195,13 +210,18 @@ function estimateWebGpu(facts: ModelFacts, limits: BackendLimits): MemoryEstimat
   );
   const needBytes = largest?.bytes ?? 0;
   const limitBytes = limits.gpuMaxBufferBytes;
-  const parts: MemoryPart[] = largest ? [{ what: `the largest weight (${largest.name})`, bytes: needBytes }] : [];
+  const parts: MemoryPart[] = largest
+    ? [{ what: `the largest weight (${largest.name})`, bytes: needBytes }]
+    : [];
   const tooLarge = limitBytes !== undefined && needBytes > limitBytes;
-  const estimate: MemoryEstimate = { backend: 'webgpu', needBytes, limitBytes, fits: !tooLarge, parts };
+  const note =
+    `largest weight ${formatMemory(needBytes)}` +
+    (limitBytes !== undefined ? `; this GPU allows ${formatMemory(limitBytes)} per buffer` : '');
+  const estimate: MemoryEstimate = { backend: 'webgpu', needBytes, limitBytes, fits: !tooLarge, parts, note };
   if (!tooLarge) return estimate;
   return {
     ...estimate,
-    why: `its largest weight, ${largest!.name} (${gib(needBytes)}), is larger than the largest buffer this GPU allows (${gib(limitBytes!)})`,
+    why: `its largest weight, ${largest!.name} (${formatMemory(needBytes)}), is larger than the largest buffer this GPU allows (${formatMemory(limitBytes!)})`,
     instead:
       largest!.name.includes('embed') || largest!.name.includes('lm_head')
         ? 'Use the WASM backend, or convert with --head q8 (an 8-bit head and a float16 table, each under 1 GiB for the 2B model).'
@@ -209,8 +229,18 @@ function estimateWebGpu(facts: ModelFacts, limits: BackendLimits): MemoryEstimat
   };
 }
 
-/** Bytes in GiB with 2 significant decimals for small figures, e.g. "3.41 GiB", "0.07 GiB". */
-export function gib(bytes: number): string {
-  const g = bytes / GiB;
-  return `${g >= 10 ? g.toFixed(1) : g.toFixed(2)} GiB`;
+/** Binary units, as the heap limit is one (4 GiB): "3.46 GiB", "870 MiB", "95 KiB", "512 B". */
+export function formatMemory(bytes: number): string {
+  const units: [number, string][] = [
+    [GiB, 'GiB'],
+    [2 ** 20, 'MiB'],
+    [2 ** 10, 'KiB'],
+  ];
+  for (const [size, unit] of units) {
+    if (bytes >= size) {
+      const v = bytes / size;
+      return `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)} ${unit}`;
+    }
+  }
+  return `${Math.round(bytes)} B`;
 }
