@@ -1,21 +1,25 @@
 /**
  * The browser's only door to onnxruntime: its CPU/WASM backend, loaded from files this app serves
- * itself (never a CDN), single-threaded so the page needs no cross-origin isolation.
+ * itself (never a CDN). The conversion's check runs on one thread; generation uses more when the page
+ * is cross-origin isolated (`wasmThreads`).
  */
 import * as ort from 'onnxruntime-web/wasm';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 import ortGlueUrl from 'onnxruntime-web/ort-wasm-simd-threaded.mjs?url';
 import type { DecoderSession } from '../core/check/decoder-session.ts';
 import { adaptSession } from './adapt-session.ts';
-import { configureServedWasm } from './wasm-env.ts';
+import { configureServedWasm, wasmThreads } from './wasm-env.ts';
 import type { ByteSource } from '../core/io/bytes.ts';
+
+export { wasmThreads };
 
 let configured = false;
 
-function configure(): void {
+/** The first session of a worker fixes its thread count (the runtime starts its threads once). */
+function configure(threads = 1): void {
   if (configured) return;
   configured = true;
-  configureServedWasm(ort.env, ortWasmUrl, ortGlueUrl);
+  configureServedWasm(ort.env, ortWasmUrl, ortGlueUrl, threads);
 }
 
 /** A model and its external data files, whole (onnxruntime-web copies them into its heap anyway). */
@@ -25,9 +29,9 @@ export interface ModelBytes {
   externalData: { path: string; data: Uint8Array }[];
 }
 
-/** A session on the WASM backend (CPU, 1 thread) over model bytes, for generation in the tab. */
+/** A session on the WASM backend (CPU; threads: `wasmThreads`) over model bytes, for generation in the tab. */
 export async function openWasmSession(bytes: ModelBytes): Promise<DecoderSession> {
-  configure();
+  configure(wasmThreads());
   const session = await ort.InferenceSession.create(bytes.model, {
     executionProviders: ['wasm'],
     graphOptimizationLevel: 'all',

@@ -11,6 +11,7 @@ import type {
   GenerationUpdate,
   GeneratorApi,
   InputFile,
+  LoadOptions,
   LoadOutcome,
   WebGpuSupport,
 } from '../worker/api.ts';
@@ -20,7 +21,7 @@ import type { WorkerLike } from './worker-bridge.ts';
 /** What the generation state needs; the bridge implements it, tests can fake it. */
 export interface GeneratorClient {
   webGpu(): Promise<WebGpuSupport>;
-  load(files: InputFile[], backend: Backend, model?: string): Promise<LoadOutcome>;
+  load(files: InputFile[], backend: Backend, model?: string, options?: LoadOptions): Promise<LoadOutcome>;
   generate(request: GenerationRequest, onUpdate: (u: GenerationUpdate) => void): Promise<GenerationOutcome>;
   /** Resolves once the running generation has ended; `terminated` when its worker had to be ended. */
   stop(): Promise<{ terminated: boolean }>;
@@ -48,8 +49,8 @@ export class GenerateBridge implements GeneratorClient {
     return webGpuSupport();
   }
 
-  load(files: InputFile[], backend: Backend, model?: string): Promise<LoadOutcome> {
-    return this.remote.load(files, backend, model);
+  load(files: InputFile[], backend: Backend, model?: string, options?: LoadOptions): Promise<LoadOutcome> {
+    return this.remote.load(files, backend, model, options);
   }
 
   generate(request: GenerationRequest, onUpdate: (u: GenerationUpdate) => void): Promise<GenerationOutcome> {

@@ -9,6 +9,9 @@ import type {
   GenerationUpdate,
   GeneratorModel,
   InputFile,
+  LoadOptions,
+  LoadOutcome,
+  MemoryEstimate,
   Problem,
   Sampling,
   StopReason,
@@ -39,7 +42,11 @@ export class GenerateState {
   model = $state.raw<GeneratorModel | undefined>();
   /** The .onnx file to load when the source has several. */
   modelFile = $state<string | undefined>();
+  /** Every .onnx file the source offers (known once a load succeeded or was refused). */
+  modelFiles = $state.raw<string[]>([]);
   loadProblem = $state.raw<Problem | undefined>();
+  /** Set when the model was refused before loading: its memory estimate exceeds what the backend has. */
+  refusal = $state.raw<MemoryEstimate | undefined>();
 
   prompt = $state('');
   maxNewTokens = $state(DEFAULT_MAX_NEW_TOKENS);
@@ -61,7 +68,10 @@ export class GenerateState {
   stopping = $state(false);
 
   canGenerate = $derived(
-    this.source !== undefined && this.loadPhase !== 'loading' && this.runState !== 'running',
+    this.source !== undefined &&
+      this.loadPhase !== 'loading' &&
+      this.runState !== 'running' &&
+      this.refusal === undefined,
   );
   /** Prompts are token ids when the loaded model came without a tokenizer. */
   idsMode = $derived(this.model !== undefined && !this.model.tokenizer);
@@ -69,7 +79,14 @@ export class GenerateState {
   private detecting?: Promise<void>;
   private backendPicked = false;
 
-  constructor(private readonly client: GeneratorClient) {}
+  /**
+   * @param loadOptions passed to every load; `wasmHeapBytes` comes from the page's
+   *   `?wasm-heap-limit=` (a test hook: a small limit provokes the memory refusal with a small model).
+   */
+  constructor(
+    private readonly client: GeneratorClient,
+    private readonly loadOptions: LoadOptions = {},
+  ) {}
 
   /** Finds out once whether WebGPU is there; it becomes the default backend when it is. */
   detectBackends(): Promise<void> {
@@ -91,6 +108,7 @@ export class GenerateState {
     this.source = source;
     this.model = undefined;
     this.modelFile = undefined;
+    this.modelFiles = [];
     this.resetRun();
     if (source.suggestedPrompt && this.prompt.trim() === '') this.prompt = source.suggestedPrompt;
     await this.detectBackends();
@@ -115,18 +133,23 @@ export class GenerateState {
     if (!source) return;
     this.loadPhase = 'loading';
     this.loadProblem = undefined;
+    this.refusal = undefined;
     this.model = undefined;
     const backend = this.backend;
     const outcome = await this.client
-      .load(source.files, backend, this.modelFile)
-      .catch((e: unknown) => ({ ok: false as const, problem: internalProblem(e) }));
+      .load(source.files, backend, this.modelFile, this.loadOptions)
+      .catch((e: unknown): LoadOutcome => ({ ok: false, problem: internalProblem(e) }));
     if (this.source !== source || this.backend !== backend) return;
     if (outcome.ok) {
       this.model = outcome.model;
       this.modelFile = outcome.model.model;
+      this.modelFiles = outcome.model.models;
       this.loadPhase = 'ready';
     } else {
       this.loadProblem = outcome.problem;
+      this.refusal = outcome.memory;
+      if (outcome.models) this.modelFiles = outcome.models;
+      if (outcome.model) this.modelFile = outcome.model;
       this.loadPhase = 'failed';
     }
   }

@@ -10,11 +10,18 @@ import './styles.css';
 
 const bridge = new WorkerBridge();
 const app = new AppState(bridge);
-const gen = new GenerateState(new GenerateBridge());
+const gen = new GenerateState(new GenerateBridge(), {
+  wasmHeapBytes: positiveNumber(new URLSearchParams(location.search).get('wasm-heap-limit')),
+});
 void gen.detectBackends();
 mount(App, { target: document.getElementById('app')!, props: { app, gen } });
 
 void registerServiceWorker().then((ready) => (app.offline = ready ? 'ready' : 'unavailable'));
+
+function positiveNumber(text: string | null): number | undefined {
+  const n = Number(text);
+  return text !== null && Number.isFinite(n) && n > 0 ? n : undefined;
+}
 
 // Test and diagnostics hook: lets a test list OPFS through the worker without touching the UI.
 (globalThis as unknown as { bitnet2onnx?: unknown }).bitnet2onnx = { app, bridge, gen };

@@ -4,10 +4,11 @@
  * output is ids.
  */
 import type { StopReason } from '../core/generate/decode-loop.ts';
+import type { MemoryEstimate } from '../core/generate/memory-estimate.ts';
 import type { Sampling } from '../core/generate/sampling.ts';
 import type { InputFile, Problem } from './api.ts';
 
-export type { InputFile, Problem, Sampling, StopReason };
+export type { InputFile, MemoryEstimate, Problem, Sampling, StopReason };
 
 export type Backend = 'wasm' | 'webgpu';
 
@@ -21,6 +22,10 @@ export interface GeneratorModel {
   /** Bytes of the model and its external data. */
   bytes: number;
   backend: Backend;
+  /** WASM: the threads onnxruntime-web runs on (more than 1 only on a cross-origin isolated page). */
+  threads?: number;
+  /** The memory the backend needs for this model, as estimated before loading it. */
+  memory: MemoryEstimate;
   /** Whether a tokenizer.json came with the model (text prompts) or not (token id prompts). */
   tokenizer: boolean;
   vocabSize?: number;
@@ -34,7 +39,18 @@ export interface GeneratorModel {
   cpuNodes?: Record<string, number>;
 }
 
-export type LoadOutcome = { ok: true; model: GeneratorModel } | { ok: false; problem: Problem };
+export type LoadOutcome =
+  | { ok: true; model: GeneratorModel }
+  /**
+   * `memory`: the model was refused before loading, because the estimate exceeds what the backend has;
+   * then `models` and `model` say which files were offered and which one was refused.
+   */
+  | { ok: false; problem: Problem; memory?: MemoryEstimate; models?: string[]; model?: string };
+
+export interface LoadOptions {
+  /** The WASM heap limit the estimate assumes (default 4 GiB); a test hook to provoke the refusal. */
+  wasmHeapBytes?: number;
+}
 
 export interface GenerationRequest {
   /** Text, or token ids separated by commas when the model has no tokenizer. */
@@ -68,7 +84,7 @@ export type GenerationOutcome =
 
 export interface GeneratorApi {
   /** Opens a converted model (its .onnx, external data, config and tokenizer files) on a backend. */
-  load(files: InputFile[], backend: Backend, model?: string): Promise<LoadOutcome>;
+  load(files: InputFile[], backend: Backend, model?: string, options?: LoadOptions): Promise<LoadOutcome>;
   generate(
     request: GenerationRequest,
     onUpdate: (update: GenerationUpdate) => void,

@@ -6,10 +6,17 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import type { DecoderSession } from '../core/check/decoder-session.ts';
 import { decodeRate, generate, type KvShape } from '../core/generate/decode-loop.ts';
+import {
+  estimateMemory,
+  modelFacts,
+  type BackendLimits,
+  type MemoryEstimate,
+} from '../core/generate/memory-estimate.ts';
 import { findGenerationFiles, generationSettings, parseTokenIds } from '../core/generate/model-files.ts';
 import type { InputFiles } from '../core/io/bytes.ts';
+import { scanModel } from '../core/onnx/proto-walker.ts';
 import { browserInputFiles } from '../platform/browser/input-files.ts';
-import { openWasmSession, type ModelBytes } from '../runtime/ort-web.ts';
+import { openWasmSession, wasmThreads, type ModelBytes } from '../runtime/ort-web.ts';
 import type {
   Backend,
   GenerationOutcome,
@@ -18,6 +25,7 @@ import type {
   GeneratorApi,
   GeneratorModel,
   InputFile,
+  LoadOptions,
   LoadOutcome,
   Problem,
 } from './generate-api.ts';
@@ -33,7 +41,12 @@ export class GeneratorService implements GeneratorApi {
   private loaded?: Loaded;
   private running?: AbortController;
 
-  async load(files: InputFile[], backend: Backend, model?: string): Promise<LoadOutcome> {
+  async load(
+    files: InputFile[],
+    backend: Backend,
+    model?: string,
+    options: LoadOptions = {},
+  ): Promise<LoadOutcome> {
     if (this.running) return { ok: false, problem: busy() };
     await this.unload();
     const started = performance.now();
@@ -58,6 +71,21 @@ export class GeneratorService implements GeneratorApi {
         ? await readJson(input, found.generationConfig)
         : undefined;
       const settings = generationSettings(config, generationConfig);
+      // Before reading gigabytes: will it fit the backend at all? (The graph's headers only.)
+      const memory = await estimateFor(input, chosen.model, backend, options);
+      if (!memory.fits) {
+        return {
+          ok: false,
+          memory,
+          models: found.models.map((m) => m.model),
+          model: chosen.model,
+          problem: {
+            kind: 'environment',
+            message: `${chosen.model} cannot run on ${backend === 'wasm' ? 'WASM' : 'WebGPU'} in this browser: ${memory.why}`,
+            hint: memory.instead ?? 'Try the other backend.',
+          },
+        };
+      }
       const tokenizer = found.tokenizer
         ? new Tokenizer(
             await readJson(input, found.tokenizer),
@@ -79,6 +107,8 @@ export class GeneratorService implements GeneratorApi {
         dataFiles: chosen.data,
         bytes: bytes.model.byteLength + bytes.externalData.reduce((n, d) => n + d.data.byteLength, 0),
         backend,
+        threads: backend === 'wasm' ? wasmThreads() : undefined,
+        memory,
         tokenizer: tokenizer !== undefined,
         vocabSize: settings.vocabSize,
         maxPositions: settings.maxPositions,
@@ -195,6 +225,32 @@ async function readJson(input: InputFiles, name: string): Promise<Record<string,
     );
   }
   return value as Record<string, unknown>;
+}
+
+/** The memory estimate for the chosen model on a backend, from its graph's headers (no weights read). */
+async function estimateFor(
+  input: InputFiles,
+  model: string,
+  backend: Backend,
+  options: LoadOptions,
+): Promise<MemoryEstimate> {
+  const source = (await input.open(model))!;
+  const facts = modelFacts(await scanModel(source), source.size);
+  const limits: BackendLimits = { wasmHeapBytes: options.wasmHeapBytes };
+  if (backend === 'webgpu') limits.gpuMaxBufferBytes = await gpuMaxBuffer();
+  return estimateMemory(facts, backend, limits);
+}
+
+/** The largest buffer the WebGPU adapter allows (onnxruntime asks its device for the adapter's limits). */
+async function gpuMaxBuffer(): Promise<number | undefined> {
+  const gpu = (navigator as { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } }).gpu;
+  const adapter = await gpu?.requestAdapter().catch(() => null);
+  if (!adapter) return undefined;
+  return Math.min(adapter.limits.maxBufferSize, adapter.limits.maxStorageBufferBindingSize);
+}
+
+interface GpuAdapterLike {
+  limits: { maxBufferSize: number; maxStorageBufferBindingSize: number };
 }
 
 /** The model and its external data, whole: onnxruntime-web copies them into its heap regardless. */

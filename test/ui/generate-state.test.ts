@@ -8,6 +8,7 @@ import type {
   GenerationRequest,
   GenerationUpdate,
   GeneratorModel,
+  LoadOutcome,
   WebGpuSupport,
 } from '../../src/worker/api.ts';
 
@@ -23,6 +24,7 @@ function model(backend: Backend, tokenizer = true): GeneratorModel {
     tokenizer,
     stopIds: [],
     loadSeconds: 0.1,
+    memory: { backend, needBytes: 1, limitBytes: 2, fits: true, parts: [], note: 'needs about 1 B' },
   };
 }
 
@@ -35,7 +37,7 @@ class FakeGenerator implements GeneratorClient {
   async webGpu() {
     return this.gpu;
   }
-  async load(_files: unknown, backend: Backend) {
+  async load(_files: unknown, backend: Backend, _model?: string, _options?: unknown): Promise<LoadOutcome> {
     this.loads.push(backend);
     return { ok: true as const, model: model(backend) };
   }
@@ -101,5 +103,57 @@ describe('GenerateState', () => {
     await again;
     expect(gen.runState).toBe('failed');
     expect(gen.runProblem?.message).toBe('bad');
+  });
+
+  it('a model refused by its memory estimate cannot be generated from; the other backend is tried afresh', async () => {
+    const refusal = {
+      backend: 'wasm' as const,
+      needBytes: 5 * 2 ** 30,
+      limitBytes: 3.75 * 2 ** 30,
+      fits: false,
+      parts: [],
+      note: '',
+      why: 'it needs about 5.00 GiB',
+      instead: 'Use int2',
+    };
+    class Refusing extends FakeGenerator {
+      opts: unknown[] = [];
+      override async load(
+        _files: unknown,
+        backend: Backend,
+        _model?: string,
+        options?: unknown,
+      ): Promise<LoadOutcome> {
+        this.loads.push(backend);
+        this.opts.push(options);
+        if (backend === 'webgpu') return { ok: true as const, model: model(backend) };
+        return {
+          ok: false as const,
+          problem: { kind: 'environment' as const, message: 'm.onnx cannot run on WASM', hint: 'Use int2' },
+          memory: refusal,
+          models: ['a.onnx', 'b.onnx'],
+          model: 'b.onnx',
+        };
+      }
+    }
+    const fake = new Refusing({ available: true, name: 'gpu' });
+    const gen = new GenerateState(fake, { wasmHeapBytes: 1000 });
+    gen.prompt = '1,2';
+    await gen.detectBackends();
+    expect(gen.backend).toBe('webgpu');
+    await gen.setBackend('wasm');
+    await gen.use({ label: 'x', files: FILES });
+    expect(gen.loadPhase).toBe('failed');
+    expect(gen.refusal).toEqual(refusal);
+    expect(gen.modelFiles).toEqual(['a.onnx', 'b.onnx']);
+    expect(gen.modelFile).toBe('b.onnx');
+    expect(gen.canGenerate).toBe(false);
+    await gen.generate();
+    expect(gen.runState).toBe('idle');
+    expect(fake.requests).toEqual([]);
+    expect(fake.opts.every((o) => (o as { wasmHeapBytes: number }).wasmHeapBytes === 1000)).toBe(true);
+    await gen.setBackend('webgpu');
+    expect(gen.refusal).toBeUndefined();
+    expect(gen.canGenerate).toBe(true);
   });
 });
