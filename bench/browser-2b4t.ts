@@ -29,10 +29,9 @@
  * CPU other processes used during each run (from /proc/stat, this bench and its browser excluded).
  */
 import { spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { pageCsp, serveStatic, type StaticServer } from '../src/platform/node/static-server.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -130,55 +129,17 @@ function convert(v: Variant) {
   return { model: v.name, seconds: +seconds.toFixed(1), reused: false, files: filesUnder(outDir) };
 }
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.webmanifest': 'application/manifest+json',
-  '.wasm': 'application/wasm',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-};
-
 /**
- * dist/ on 127.0.0.1, with the page's Content-Security-Policy as a header (as `bitnet2onnx app` sends it,
+ * dist/ on 127.0.0.1 with the page's Content-Security-Policy as a header (as `bitnet2onnx app` sends it,
  * so the workers run under it too); with `isolated`, COOP/COEP on every response.
  */
-async function serveApp(isolated: boolean): Promise<{ origin: string; close(): Promise<void> }> {
-  const csp = readFileSync(path.join(DIST, 'index.html'), 'utf8').match(
-    /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/,
-  )?.[1];
-  const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const headers: Record<string, string | number> = { 'cache-control': 'no-store' };
-    if (csp) headers['content-security-policy'] = csp;
-    if (isolated) {
-      headers['cross-origin-opener-policy'] = 'same-origin';
-      headers['cross-origin-embedder-policy'] = 'require-corp';
-    }
-    const rel = decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname);
-    const file = path.join(DIST, path.normalize(rel));
-    if (!file.startsWith(DIST) || !existsSync(file) || !statSync(file).isFile()) {
-      res.writeHead(404, headers).end('not found');
-      return;
-    }
-    headers['content-type'] = TYPES[path.extname(file)] ?? 'application/octet-stream';
-    headers['content-length'] = statSync(file).size;
-    res.writeHead(200, headers);
-    createReadStream(file).pipe(res);
+function serveApp(isolated: boolean): Promise<StaticServer> {
+  return serveStatic(DIST, {
+    csp: pageCsp(readFileSync(path.join(DIST, 'index.html'), 'utf8')),
+    headers: isolated
+      ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' }
+      : undefined,
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 /**

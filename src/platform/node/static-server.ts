@@ -47,6 +47,8 @@ export interface StaticServerOptions {
   port?: number;
   /** Keep requested paths and CSP violation reports (tests); off for a long-running server. */
   record?: boolean;
+  /** Further headers on every file response (e.g. COOP/COEP to make the page cross-origin isolated). */
+  headers?: Record<string, string>;
 }
 
 /** Where the browser posts CSP violation reports (`report-uri`, appended to the policy when recording). */
@@ -106,6 +108,7 @@ export async function serveStatic(root: string, options: StaticServerOptions = {
       'x-content-type-options': 'nosniff',
     };
     if (csp) headers['content-security-policy'] = csp;
+    Object.assign(headers, options.headers);
     res.writeHead(200, headers);
     if (req.method === 'HEAD') {
       res.end();
