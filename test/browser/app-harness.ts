@@ -2,14 +2,17 @@
  * Drives the built app in Chromium: opens pages with every error, CSP report and foreign request
  * collected, waits for phases, and saves screenshots under test/.out/screenshots.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
+import { pageCsp } from '../../src/platform/node/static-server.ts';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const DIST = path.join(REPO, 'dist');
 export const SCREENSHOTS = path.join(REPO, 'test/.out/screenshots');
+/** The Content-Security-Policy the page declares (index.html), served as a header as `bitnet2onnx app` does. */
+export const CSP = pageCsp(readFileSync(path.join(REPO, 'index.html'), 'utf8'))!;
 
 export function requireBuiltApp(): void {
   if (

@@ -20,6 +20,7 @@ import { serveStatic, type StaticServer } from '../../src/platform/node/static-s
 import { runCli } from '../helpers/cli.ts';
 import { writeSafetensorsFile } from '../helpers/synthetic-files.ts';
 import {
+  CSP,
   DIST,
   REPO,
   SCREENSHOTS,
@@ -56,7 +57,6 @@ const BIG_DIMS: BitNetDims = {
  * 'unsafe-eval' (the engine's protobuf code is generated ahead of time, src/core/onnx/schema.ts), only
  * 'wasm-unsafe-eval' for the WASM kernels and onnxruntime-web.
  */
-const CSP = readFileSync(path.join(REPO, 'index.html'), 'utf8').match(/content="(default-src[^"]+)"/)![1];
 
 let root: string;
 let server: StaticServer;

@@ -5,7 +5,7 @@
  * and int2; stop, failure and every panel state are screenshotted at desktop and phone widths.
  * SwiftShader runs WebGPU on the CPU: its speed is not a GPU's, and nothing here measures time.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
@@ -21,6 +21,7 @@ import { loadNodeKernels } from '../../src/platform/node/load-kernels.ts';
 import { openNodeInput } from '../../src/platform/node/node-files.ts';
 import { greedyPath, type GreedyPath } from '../helpers/greedy-path.ts';
 import {
+  CSP,
   REPO,
   SCREENSHOTS,
   openApp,
@@ -31,8 +32,6 @@ import {
 } from './app-harness.ts';
 import { launchChromium, type Browser } from './chromium.ts';
 import { serveStatic, type StaticServer } from '../../src/platform/node/static-server.ts';
-
-const CSP = readFileSync(path.join(REPO, 'index.html'), 'utf8').match(/content="(default-src[^"]+)"/)![1];
 
 /** The sample README's greedy continuation of SAMPLE_PROMPT (an independent float64 forward pass). */
 const SAMPLE_CONTINUATION = ' INACCURATE OR LOSSES SUSTAINED BY APPLICABLE LAW ';

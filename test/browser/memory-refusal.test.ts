@@ -5,7 +5,7 @@
  * CLI into a model folder (int2 and int8, so the panel offers the other file) stands in for it.
  * Screenshots of the refusal at 1280 and 390 px go to test/.out/screenshots/.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -13,10 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeFixtures } from '../../scripts/make-fixtures.ts';
 import { serveStatic, type StaticServer } from '../../src/platform/node/static-server.ts';
 import { runCli } from '../helpers/cli.ts';
-import { REPO, SCREENSHOTS, openApp, requireBuiltApp, watchContext, type Watch } from './app-harness.ts';
+import { CSP, REPO, SCREENSHOTS, openApp, requireBuiltApp, watchContext, type Watch } from './app-harness.ts';
 import { launchChromium, type Browser } from './chromium.ts';
 
-const CSP = readFileSync(path.join(REPO, 'index.html'), 'utf8').match(/content="(default-src[^"]+)"/)![1];
 /** Far below what even the fixture needs (its estimate is a few MiB with the nominal KV cache). */
 const LIMIT = 1_000_000;
 

@@ -17,8 +17,8 @@ import { writeByteTokenizer } from '../../scripts/make-byte-tokenizer.ts';
 import { serveStatic, type StaticServer } from '../../src/platform/node/static-server.ts';
 import { runCli } from '../helpers/cli.ts';
 import {
+  CSP,
   DIST,
-  REPO,
   SCREENSHOTS,
   clearStorage,
   listStorage,
@@ -30,7 +30,6 @@ import {
 } from './app-harness.ts';
 import { launchChromium, type Browser } from './chromium.ts';
 
-const CSP = readFileSync(path.join(REPO, 'index.html'), 'utf8').match(/content="(default-src[^"]+)"/)![1];
 /** The picked folder's name: the zip and its top folder are named after it. */
 const MODEL = 'tiny-bitnet';
 
