@@ -5,7 +5,7 @@
 
 import { absSumBf16Scalar, absSumBf16Simd, bf16ToF32Scalar, bf16ToF32Simd } from './bf16';
 import { packNBits2PinnedScalar, packNBits2PinnedSimd, packNBits2Scalar, packNBits2Simd } from './pack-nbits';
-import { quantizeQ8Scalar, quantizeQ8Simd } from './quantize-q8';
+import { quantizeBlocksScalar, quantizeBlocksSimd } from './quantize-blocks';
 import {
   ternariseBf16F32Scalar,
   ternariseBf16F32Simd,
@@ -94,15 +94,16 @@ export function packNBits2Pinned(src: usize, rows: usize, K: usize, blockSize: u
   return packNBits2PinnedScalar(src, rows, K, blockSize, dst);
 }
 
-/** float32 [rows, K] → q8 codes [rows, blocks, blockSize] and scales [rows · blocks]. */
-export function quantizeQ8(
+/** float32 [rows, K] → blockwise codes (bits 8 or 4, MatMulNBits layout) and scales [rows · blocks]. */
+export function quantizeBlocks(
   src: usize,
   rows: usize,
   K: usize,
   blockSize: usize,
+  bits: u32,
   codes: usize,
   scales: usize,
 ): void {
-  if (ASC_FEATURE_SIMD) quantizeQ8Simd(src, rows, K, blockSize, codes, scales);
-  else quantizeQ8Scalar(src, rows, K, blockSize, codes, scales);
+  if (ASC_FEATURE_SIMD) quantizeBlocksSimd(src, rows, K, blockSize, bits, codes, scales);
+  else quantizeBlocksScalar(src, rows, K, blockSize, bits, codes, scales);
 }

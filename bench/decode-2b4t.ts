@@ -1,6 +1,6 @@
 /**
  * Side-by-side decode benchmark on the full-size, 2B-4T-shaped synthetic packed checkpoint, in ONE run:
- * our fp32, int8, int2 (exact head) and int2 --head q8 against llama.cpp (node-llama-cpp, TQ2_0) on the same
+ * our fp32, int8, int2 (exact head), int2 --head q8 and --head q4 against llama.cpp (node-llama-cpp, TQ2_0) on the same
  * synthetic weights, all on `--threads` (2) threads.
  *
  *   - conversion of each of our formats through the real CLI (`node bin/bitnet2onnx.js … --no-check`): wall
@@ -9,15 +9,15 @@
  *   - this machine's memory read bandwidth (2 worker threads, bench/lib/bandwidth-child.ts), before and after
  *     the rounds; the bandwidth floor of a case = the bytes one decode step reads (weights read whole per token,
  *     bench/lib/weight_bytes.py, plus the 128-position KV cache) ÷ that bandwidth;
- *   - R alternating rounds (ours and the peer round-robin: int2, llama, int2-q8, llama, int8, llama, fp32,
- *     llama), each measurement in its own child process (bench/lib/decode-child.ts, bench/lib/llama-child.ts)
+ *   - R alternating rounds (ours and the peer round-robin: int2, llama, int2-q8, llama, int2-q4, llama,
+ *     int8, llama, fp32, llama), each measurement in its own child process (bench/lib/decode-child.ts, bench/lib/llama-child.ts)
  *     with the same definitions: load (session / model + context), prefill tok/s = 128 ÷ time to the first
  *     token of a 128-token prompt, decode = median one-token step at past 128 against the real cache, peak RSS
  *     of the process; the load average before every measurement, `uptime` before, between and after rounds;
  *     each case keeps its best figure over the rounds (every round's figures are printed and saved);
  *   - fidelity: 32 greedy tokens with int2 exact, the others fed the same tokens (teacher forcing): greedy
- *     agreement, top-10 overlap and max |Δ| of all logits, q8 against exact and every format against fp32;
- *     the same for int2 vs int2 --head q8 on every test fixture (scripts/make-fixtures.ts);
+ *     agreement, top-10 overlap and max |Δ| of all logits, q8 and q4 against exact and every format against
+ *     fp32; the same for int2 vs int2 --head q8 / q4 on every test fixture (scripts/make-fixtures.ts);
  *   - the issue's targets, PASS/MISS with the numbers; optional per-op-type ORT profiles of decode.
  *
  *   npm run bench:decode                               (all cases, 3 rounds; results in bench/.cache/results-decode.json)
@@ -106,6 +106,7 @@ interface OurCase {
 const OURS: OurCase[] = [
   { id: 'int2', label: 'int2 (exact head)', cli: ['--format', 'int2'] },
   { id: 'int2-q8', label: 'int2 --head q8', cli: ['--format', 'int2', '--head', 'q8'] },
+  { id: 'int2-q4', label: 'int2 --head q4', cli: ['--format', 'int2', '--head', 'q4'] },
   { id: 'int8', label: 'int8 (exact head)', cli: ['--format', 'int8'] },
   { id: 'fp32', label: 'fp32', cli: ['--format', 'fp32'] },
 ];
@@ -279,10 +280,14 @@ function bestOf(rounds: RoundFigure[]): CaseResult['best'] {
 
 // ---- fidelity on the test fixtures ---------------------------------------------------------------------
 
+/** The re-scored heads, each compared with the exact head on every fixture. */
+const RESCORED_HEADS = ['q8', 'q4'] as const;
+type RescoredHead = (typeof RESCORED_HEADS)[number];
+
 interface FixtureFidelity {
   fixture: string;
   vocab: number;
-  comparison?: GreedyComparison;
+  comparisons: Partial<Record<RescoredHead, GreedyComparison>>;
   error?: string;
 }
 
@@ -290,7 +295,7 @@ async function fixturesFidelity(): Promise<FixtureFidelity[]> {
   const dirs = await makeFixtures(path.join(CACHE_DIR, 'fixtures'));
   const out: FixtureFidelity[] = [];
   for (const [name, dir] of Object.entries(dirs)) {
-    const res: FixtureFidelity = { fixture: name, vocab: 0 };
+    const res: FixtureFidelity = { fixture: name, vocab: 0, comparisons: {} };
     try {
       const cfg = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, number>;
       const shape = {
@@ -301,7 +306,7 @@ async function fixturesFidelity(): Promise<FixtureFidelity[]> {
       };
       res.vocab = shape.vocab;
       const runs: { ids: Int32Array; logits: Float32Array }[] = [];
-      for (const head of ['exact', 'q8']) {
+      for (const head of ['exact', ...RESCORED_HEADS]) {
         const file = path.join(CACHE_DIR, 'fixtures-out', name, head, 'model.onnx');
         rmSync(path.dirname(file), { recursive: true, force: true });
         mkdirSync(path.dirname(file), { recursive: true });
@@ -322,7 +327,9 @@ async function fixturesFidelity(): Promise<FixtureFidelity[]> {
         runs.push(await greedyRun(session, shape, prompt, GEN_STEPS, runs[0]?.ids));
         await session.release();
       }
-      res.comparison = compareGreedy(runs[0], runs[1], shape.vocab);
+      RESCORED_HEADS.forEach((head, i) => {
+        res.comparisons[head] = compareGreedy(runs[0], runs[i + 1], shape.vocab);
+      });
     } catch (err) {
       res.error = (err as Error).message.slice(0, 1500);
     }
@@ -469,7 +476,8 @@ async function main() {
       fidelity.push({ pair: `${id} vs ${refId}`, comparison: compareGreedy(a, b, DIMS.vocabSize) });
   };
   addFidelity('int2', 'int2-q8');
-  for (const id of ['int8', 'int2', 'int2-q8']) addFidelity('fp32', id);
+  addFidelity('int2', 'int2-q4');
+  for (const id of ['int8', 'int2', 'int2-q8', 'int2-q4']) addFidelity('fp32', id);
 
   // Optional profiles of decode, per op type.
   const profiles: { id: string; profile?: ProfileSummary; stepMs?: number; error?: string }[] = [];
@@ -498,14 +506,12 @@ async function main() {
   // ---- targets ----
   const by = (id: string) => all.find((r) => r.id === id && r.best);
   const int2 = by('int2');
-  const q8 = by('int2-q8');
   const llama = by(PEER);
   const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined ? a / b : undefined);
   const floorMs = (r?: CaseResult) =>
     r?.bytesPerToken !== undefined && bandwidthGBps
       ? (r.bytesPerToken / (bandwidthGBps * 1e9)) * 1000
       : undefined;
-  const q8Fid = fidelity.find((x) => x.pair === 'int2-q8 vs int2')?.comparison;
   type Target = {
     name: string;
     value?: number;
@@ -532,40 +538,45 @@ async function main() {
         unit: '×',
         detail: `${f(int2?.best?.prefillTokPerS, 1)} vs ${f(llama?.best?.prefillTokPerS, 1)} tok/s`,
       },
-      {
-        name: 'int2 q8 decode ÷ llama.cpp',
-        value: ratio(q8?.best?.decodeTokPerS, llama?.best?.decodeTokPerS),
-        target: 1.1,
-        cmp: '≥',
-        unit: '×',
-        detail: `${f(q8?.best?.decodeTokPerS, 2)} vs ${f(llama?.best?.decodeTokPerS, 2)} tok/s`,
-      },
-      {
-        name: 'int2 q8 greedy = exact (2B shape)',
-        value: q8Fid?.greedyAgree,
-        target: q8Fid?.steps ?? GEN_STEPS,
-        cmp: '≥',
-        unit: 'tokens',
-        detail: `${q8Fid?.greedyAgree ?? '—'}/${q8Fid?.steps ?? GEN_STEPS} greedy tokens identical`,
-      },
-      {
-        name: 'int2 q8 greedy = exact (fixtures)',
-        value: fixtures.length
-          ? fixtures.filter((x) => x.comparison?.firstDifference === -1).length
-          : undefined,
-        target: fixtures.length,
-        cmp: '≥',
-        unit: 'fixtures',
-        detail: `${fixtures.filter((x) => x.comparison?.firstDifference === -1).length}/${fixtures.length} fixtures identical over ${GEN_STEPS} tokens`,
-      },
-      {
-        name: 'int2 q8 session peak RSS',
-        value: q8?.best && q8.best.peakRssMiB / 1024,
-        target: 1.5,
-        cmp: '≤',
-        unit: 'GiB',
-        detail: `${f(q8?.best?.peakRssMiB, 0)} MiB`,
-      },
+      ...RESCORED_HEADS.flatMap((head): Target[] => {
+        const r = by(`int2-${head}`);
+        const fid = fidelity.find((x) => x.pair === `int2-${head} vs int2`)?.comparison;
+        const same = fixtures.filter((x) => x.comparisons[head]?.firstDifference === -1).length;
+        return [
+          {
+            name: `int2 ${head} decode ÷ llama.cpp`,
+            value: ratio(r?.best?.decodeTokPerS, llama?.best?.decodeTokPerS),
+            target: 1.1,
+            cmp: '≥',
+            unit: '×',
+            detail: `${f(r?.best?.decodeTokPerS, 2)} vs ${f(llama?.best?.decodeTokPerS, 2)} tok/s`,
+          },
+          {
+            name: `int2 ${head} greedy = exact (2B shape)`,
+            value: fid?.greedyAgree,
+            target: fid?.steps ?? GEN_STEPS,
+            cmp: '≥',
+            unit: 'tokens',
+            detail: `${fid?.greedyAgree ?? '—'}/${fid?.steps ?? GEN_STEPS} greedy tokens identical`,
+          },
+          {
+            name: `int2 ${head} greedy = exact (fixtures)`,
+            value: fixtures.length ? same : undefined,
+            target: fixtures.length,
+            cmp: '≥',
+            unit: 'fixtures',
+            detail: `${same}/${fixtures.length} fixtures identical over ${GEN_STEPS} tokens`,
+          },
+          {
+            name: `int2 ${head} session peak RSS`,
+            value: r?.best && r.best.peakRssMiB / 1024,
+            target: 1.5,
+            cmp: '≤',
+            unit: 'GiB',
+            detail: `${f(r?.best?.peakRssMiB, 0)} MiB`,
+          },
+        ];
+      }),
       {
         name: 'int2 exact session load',
         value: int2?.best?.loadSeconds,
@@ -574,21 +585,21 @@ async function main() {
         unit: 's',
         detail: '',
       },
-      {
-        name: 'int2 q8 session load',
-        value: q8?.best?.loadSeconds,
+      ...RESCORED_HEADS.map((head): Target => ({
+        name: `int2 ${head} session load`,
+        value: by(`int2-${head}`)?.best?.loadSeconds,
         target: 8,
         cmp: '≤',
         unit: 's',
         detail: '',
-      },
-      ...[int2, q8].map((r, i): Target => ({
-        name: `int2 ${i ? 'q8' : 'exact'} decode ÷ bandwidth floor`,
-        value: ratio(r?.best?.decodeMs, floorMs(r)),
+      })),
+      ...(['int2', 'int2-q8', 'int2-q4'] as const).map((id): Target => ({
+        name: `${id} decode ÷ bandwidth floor`,
+        value: ratio(by(id)?.best?.decodeMs, floorMs(by(id))),
         target: 2,
         cmp: '≤',
         unit: '×',
-        detail: `${f(r?.best?.decodeMs, 1)} ms vs floor ${f(floorMs(r), 1)} ms = ${f((r?.bytesPerToken ?? NaN) / MB, 0)} MB ÷ ${f(bandwidthGBps, 2)} GB/s`,
+        detail: `${f(by(id)?.best?.decodeMs, 1)} ms vs floor ${f(floorMs(by(id)), 1)} ms = ${f((by(id)?.bytesPerToken ?? NaN) / MB, 0)} MB ÷ ${f(bandwidthGBps, 2)} GB/s`,
       })),
       ...results
         .filter((r) => r.id.startsWith('int2'))
@@ -708,15 +719,15 @@ async function main() {
     `\nfidelity, 2B shape: ${GEN_STEPS} greedy tokens of int2 exact from a 16-token prompt; the others fed the same tokens:`,
   );
   for (const x of fidelity) log(`  ${x.pair.padEnd(17)} ${describeFid(x.comparison)}`);
-  if (!fidelity.length) log('  (not measured: int2 and int2-q8 / fp32 are needed in round 1)');
-  if (fixtures.length) {
+  if (!fidelity.length) log('  (not measured: int2 and int2-q8 / int2-q4 / fp32 are needed in round 1)');
+  for (const head of fixtures.length ? RESCORED_HEADS : []) {
     log(
-      `fidelity, test fixtures (scripts/make-fixtures.ts), int2 --head q8 vs int2 exact, ${GEN_STEPS} greedy tokens:`,
+      `fidelity, test fixtures (scripts/make-fixtures.ts), int2 --head ${head} vs int2 exact, ${GEN_STEPS} greedy tokens:`,
     );
-    for (const x of fixtures)
-      log(
-        `  ${x.fixture.padEnd(16)} ${x.comparison ? describeFid(x.comparison) : `ERROR ${x.error?.split('\n')[0]}`}`,
-      );
+    for (const x of fixtures) {
+      const c = x.comparisons[head];
+      log(`  ${x.fixture.padEnd(16)} ${c ? describeFid(c) : `ERROR ${x.error?.split('\n')[0]}`}`);
+    }
   }
 
   for (const p of profiles) printProfile(p);

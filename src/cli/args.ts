@@ -54,11 +54,12 @@ Options:
       --format <f>          fp32 | int8 | int2 (default fp32); with --output-dir a comma list, e.g.
                               int2,int8 (the first is the folder's default for both loaders); all exact:
 ${FORMAT_HELP}
-      --head <h>            exact | q8: how int8/int2 compute the logits (default exact)
+      --head <h>            exact | q8 | q4: how int8/int2 compute the logits (default exact)
                               exact: float product against the exact table, every logit exact
                               q8: 8-bit copy of the head, its top 64 candidates re-scored exactly (greedy
                                   and top-k choices exact, other logits approximate); faster, smaller RAM
-      --embed <s>           fp32 | fp16 storage of the embedding table (default fp32, fp16 with --head q8;
+                              q4: the same with a 4-bit copy: faster again, coarser other logits
+      --embed <s>           fp32 | fp16 storage of the embedding table (default fp32, fp16 with q8 or q4;
                               fp16 is exact for bf16 values in its range, and the log says how many were not;
                               an fp16 table with the exact head is cast to float32 when it runs)
       --block-size <n>      int2 block size along K: 16, 32, 64, 128 or 256 (default 128)
@@ -138,11 +139,13 @@ export function parseCli(argv: string[]): CliOptions | 'help' | 'version' {
   }
   const head = values.head as HeadMode;
   if (!HEAD_MODES.includes(head))
-    throw new UsageError(`unknown --head ${values.head}: expected ${HEAD_MODES.join(' or ')}`);
+    throw new UsageError(`unknown --head ${values.head}: expected ${HEAD_MODES.join(', ')}`);
   const formats = names.map((name) => {
     if (!isWeightFormat(name)) throw new UsageError(`unknown --format ${name}`);
-    if (head === 'q8' && formatModule(name).graphStyle === 'portable') {
-      throw new UsageError(`--head q8 needs a compact format (int8 or int2); ${name} stays plain opset 17`);
+    if (head !== 'exact' && formatModule(name).graphStyle === 'portable') {
+      throw new UsageError(
+        `--head ${head} needs a compact format (int8 or int2); ${name} stays plain opset 17`,
+      );
     }
     const format = defaultFormat(name, head);
     if (values.embed !== undefined) format.embed = values.embed as FormatOptions['embed'];

@@ -88,6 +88,7 @@ describe('compact formats keep the ternary weights and stay faithful', () => {
     [f, ['--format', 'int2']],
     [f, ['--format', 'int2', '--block-size', '32']],
     [f, ['--format', 'int2', '--head', 'q8']],
+    ...(f === 'packed-untied' || f === 'gqa4' ? [[f, ['--format', 'int2', '--head', 'q4']]] : []),
   ]) as [FixtureName, string[]][];
 
   it.each(cases)('%s %s', (name, flags) => {
@@ -95,8 +96,13 @@ describe('compact formats keep the ternary weights and stay faithful', () => {
     const model = path.join(dir, 'model.onnx');
     const run = runCli(['-i', fixtures[name], '-o', model, ...flags]);
     expect(run.stderr).toMatch(/check runtime: ok — prompt/);
-    if (flags.includes('q8'))
+    if (flags.includes('q8') || flags.includes('q4')) {
       expect(run.stderr).toMatch(/embedding stored as float16: 0 of \d+ values not exactly representable/);
+      // The re-scored logits are held to the reference; the others are reported (coarser with 4 bits).
+      expect(run.stderr).toMatch(
+        /top 16 vs reference: max \|Δlogit\| [^;]*argmax 8\/8; all logits \(q[84], reported\)/,
+      );
+    }
     expect(run.status).toBe(0);
     expect(runOfficialChecker(model).ok).toBe(true);
   });

@@ -38,6 +38,7 @@ const FORMATS = {
   int8: ['--format', 'int8'],
   int2: ['--format', 'int2'],
   'int2, q8 head': ['--format', 'int2', '--head', 'q8'],
+  'int2, q4 head': ['--format', 'int2', '--head', 'q4'],
 } as const;
 type FormatName = keyof typeof FORMATS;
 

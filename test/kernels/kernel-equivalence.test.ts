@@ -165,17 +165,19 @@ describe.each(['simd', 'scalar'] as const)('wasm-%s matches the reference', (bui
     }
   });
 
-  it('quantizeQ8 over shapes, block sizes and all-zero blocks', () => {
+  it('quantizeBlocks (8 and 4 bits) over shapes, block sizes and all-zero blocks', () => {
     const next = rng(29);
     for (const rows of [0, 1, 3]) {
       for (const K of [0, 1, 15, 16, 32, 33, 100, 2560]) {
         const values = Float32Array.from({ length: rows * K }, () => ((next() % 20001) - 10000) / 997);
         if (values.length > 40) values.fill(0, 0, 40);
-        for (const blockSize of [4, 16, 32, 64]) {
-          const a = k.quantizeQ8(values, rows, K, blockSize);
+        for (const [blockSize, bits] of [4, 16, 32, 64].flatMap((bs) =>
+          ([8, 4] as const).map((b) => [bs, b] as const),
+        )) {
+          const a = k.quantizeBlocks(values, rows, K, blockSize, bits);
           const codes = a.codes.slice();
           const scales = a.scales.slice();
-          const b = reference.quantizeQ8(values, rows, K, blockSize);
+          const b = reference.quantizeBlocks(values, rows, K, blockSize, bits);
           expect(firstDifference(codes, b.codes)).toBe('none');
           expect(firstDifference(new Uint8Array(scales.buffer), new Uint8Array(b.scales.buffer))).toBe(
             'none',

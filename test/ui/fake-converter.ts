@@ -113,9 +113,15 @@ export const SUMMARY: ModelSummary = {
     int8: [{ name: 'model_int8.onnx', bytes: 3_400_000 }],
     int2: [{ name: 'model_q2.onnx', bytes: 1_500_000 }],
   },
-  outputsQ8Head: {
-    int8: [{ name: 'model_int8.onnx', bytes: 3_100_000 }],
-    int2: [{ name: 'model_q2.onnx', bytes: 1_200_000 }],
+  outputsWithHead: {
+    q8: {
+      int8: [{ name: 'model_int8.onnx', bytes: 3_100_000 }],
+      int2: [{ name: 'model_q2.onnx', bytes: 1_200_000 }],
+    },
+    q4: {
+      int8: [{ name: 'model_int8.onnx', bytes: 2_900_000 }],
+      int2: [{ name: 'model_q2.onnx', bytes: 1_000_000 }],
+    },
   },
   notes: [],
   runtimeCheck: { mode: 'full' },

@@ -2,14 +2,15 @@
  * The decoder built for decode speed in onnxruntime (int8 and int2): per layer, q|k|v is one product and
  * gate|up another (a per-output scale vector after each), residual adds are fused into the RMSNorms
  * (com.microsoft SkipSimplifiedLayerNormalization), RoPE is one com.microsoft RotaryEmbedding for q and
- * k together, and the head is either the exact float table or an 8-bit copy with exact re-scoring of its
- * top candidates. Same inputs, outputs and arithmetic as the portable graph (docs/spec.md §2), within
+ * k together, and the head is either the exact float table or an 8- or 4-bit copy with exact re-scoring
+ * of its top candidates. Same inputs, outputs and arithmetic as the portable graph (docs/spec.md §2), within
  * float32 rounding noise where a fused operator sums in another order.
  */
 import type { TensorInfo } from '../safetensors/checkpoint.ts';
 import { projectionTensorName, type ProjectionName } from './dims.ts';
 import { formatModule } from '../formats/registry.ts';
 import { outFeatures, type QuantizedInput } from '../formats/format.ts';
+import { candidateHead, HEAD_CANDIDATES, type CandidateHead } from '../formats/head.ts';
 import {
   cacheOutputs,
   groupedAttention,
@@ -20,9 +21,6 @@ import {
 import type { LayerSources } from './model-plan.ts';
 
 const MS = 'com.microsoft';
-/** Candidates the q8 head re-scores exactly: greedy and top-k sampling up to k = 64 see exact logits. */
-export const Q8_HEAD_CANDIDATES = 64;
-export const Q8_HEAD_BLOCK = 32;
 
 export function buildFusedLayers(p: DecoderParts): string {
   const { g, plan, i64s, floatWeight } = p;
@@ -137,8 +135,9 @@ export function buildFusedLayers(p: DecoderParts): string {
   const final = g.op('Reshape', [a, i64s([-1, dims.hiddenSize])]);
   const headTable = plan.lmHead ? p.table(plan.lmHead, 'lm_head.weight') : embed;
   const headSource = plan.lmHead ?? plan.embed;
-  if (p.options.head === 'exact') return exactHead(p, final, headTable);
-  return q8Head(p, final, headSource, headTable);
+  const candidates = candidateHead(p.options.head);
+  if (!candidates) return exactHead(p, final, headTable);
+  return rescoredHead(p, final, headSource, headTable, candidates);
 }
 
 /**
@@ -156,25 +155,28 @@ function exactHead(p: DecoderParts, final: string, table: StoredTable): string {
 }
 
 /**
- * logits from an 8-bit blockwise copy of the head (MatMulNBits bits 8, accuracy_level 4), with the top
- * Q8_HEAD_CANDIDATES re-scored against the exact rows: a few hundred KB read per token instead of the
- * whole float table, and greedy / top-k choices are those of the exact head.
+ * logits from an 8- or 4-bit blockwise copy of the head (MatMulNBits, accuracy_level 4), with the top
+ * HEAD_CANDIDATES re-scored against the exact rows: a few hundred KB read per token instead of the whole
+ * float table, and greedy / top-k choices are those of the exact head (docs/spec.md §8).
  */
-function q8Head(p: DecoderParts, final: string, source: TensorInfo, exact: StoredTable): string {
+function rescoredHead(
+  p: DecoderParts,
+  final: string,
+  source: TensorInfo,
+  exact: StoredTable,
+  { bits, blockSize }: CandidateHead,
+): string {
   const { g, i64s } = p;
   const { vocabSize: vocab, hiddenSize: hidden } = p.plan.dims;
-  const blocks = Math.ceil(hidden / Q8_HEAD_BLOCK);
-  const codes = p.weight('lm_head.q8.weight', 'uint8', [vocab, blocks, Q8_HEAD_BLOCK], {
-    kind: 'head-q8',
+  const blocks = Math.ceil(hidden / blockSize);
+  const role = { kind: 'head-blocks', tensor: source, blockSize, bits } as const;
+  const codes = p.weight(`lm_head.q${bits}.weight`, 'uint8', [vocab, blocks, (blockSize * bits) / 8], {
+    ...role,
     part: 'codes',
-    tensor: source,
-    blockSize: Q8_HEAD_BLOCK,
   });
-  const scales = p.weight('lm_head.q8.scales', 'float32', [vocab * blocks], {
-    kind: 'head-q8',
+  const scales = p.weight(`lm_head.q${bits}.scales`, 'float32', [vocab * blocks], {
+    ...role,
     part: 'scales',
-    tensor: source,
-    blockSize: Q8_HEAD_BLOCK,
   });
   const approx = g.op(
     'MatMulNBits',
@@ -182,13 +184,13 @@ function q8Head(p: DecoderParts, final: string, source: TensorInfo, exact: Store
     {
       K: { i: hidden },
       N: { i: vocab },
-      bits: { i: 8 },
-      block_size: { i: Q8_HEAD_BLOCK },
+      bits: { i: bits },
+      block_size: { i: blockSize },
       accuracy_level: { i: 4 },
     },
     MS,
   );
-  const k = Math.min(Q8_HEAD_CANDIDATES, vocab);
+  const k = Math.min(HEAD_CANDIDATES, vocab);
   const [, top] = g.node('TopK', [approx, i64s([k])], 2, {
     axis: { i: -1 },
     largest: { i: 1 },

@@ -14,10 +14,10 @@ export interface RuntimeCheckReport {
   prompt: number[];
   /**
    * ONNX, whole prompt at once, against the TypeScript reference forward pass: every logit, or for a
-   * model whose head re-scores its top candidates (q8), those candidates (the `exactTop` highest).
+   * model whose head re-scores its top candidates (q8, q4), those candidates (the `exactTop` highest).
    */
   full: LogitComparison;
-  /** With a q8 head: every logit against the reference, reported (the non-re-scored ones are approximate). */
+  /** With a candidate head (q8, q4): every logit against the reference, reported (the non-re-scored ones are approximate). */
   allLogits?: LogitComparison;
   /** ONNX decoding with the KV cache (half the prompt, then one token at a time) against ONNX full. */
   kvCache: LogitComparison;
@@ -49,7 +49,7 @@ export function probeComparisonPasses(c: LogitComparison): boolean {
 
 /**
  * Largest difference and argmax agreement per position. With `onlyTop`, differences count only at the
- * `onlyTop` highest actual logits of each position (the ones a q8 head re-scored exactly).
+ * `onlyTop` highest actual logits of each position (the ones a q8 or q4 head re-scored exactly).
  */
 export function compareLogits(
   actual: Float32Array,

@@ -22,8 +22,8 @@ import {
 } from './runtime-check.ts';
 
 /**
- * With the q8 head, the logits it re-scored exactly are held to the reference; the check looks at the
- * highest 16 of each position (the head re-scores Q8_HEAD_CANDIDATES, more than any k people sample from).
+ * With a candidate head (q8, q4), the logits it re-scored exactly are held to the reference; the check looks at the
+ * highest 16 of each position (the head re-scores HEAD_CANDIDATES, more than any k people sample from).
  */
 const EXACT_TOP_CHECKED = 16;
 
@@ -87,7 +87,7 @@ export function runtimeVerify(opts: RuntimeVerifyOptions): VerifyStep {
     );
     const session = await open();
     try {
-      const exactTop = opts.format.head === 'q8' ? EXACT_TOP_CHECKED : undefined;
+      const exactTop = opts.format.head !== 'exact' ? EXACT_TOP_CHECKED : undefined;
       return { report: await runRuntimeCheck(session, plan.dims, prompt, logits, exactTop), minTieMargin };
     } finally {
       await session.release();
@@ -110,7 +110,9 @@ export function runtimeVerify(opts: RuntimeVerifyOptions): VerifyStep {
         report.allLogits ? `top ${EXACT_TOP_CHECKED} vs reference` : 'vs reference',
         report.full,
       ),
-      ...(report.allLogits ? [formatComparison('all logits (q8, reported)', report.allLogits)] : []),
+      ...(report.allLogits
+        ? [formatComparison(`all logits (${opts.format.head}, reported)`, report.allLogits)]
+        : []),
       formatComparison('KV cache vs full', report.kvCache),
       formatComparison('padded batch vs single', report.batch),
     ].join('; ');

@@ -17,7 +17,7 @@ export interface FormatChoice {
   embed?: EmbedStorage;
   /** Formats with blockwise products only: the block size along K. */
   blockSize?: number;
-  /** Compact formats only: the exact head (default) or the q8 head with exact re-scoring. */
+  /** Compact formats only: the exact head (default) or a q8 / q4 head with exact re-scoring. */
   head?: HeadMode;
 }
 

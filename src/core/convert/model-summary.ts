@@ -13,6 +13,7 @@ import {
   modelFileName,
   type WeightFormat,
 } from '../formats/registry.ts';
+import type { CandidateHeadMode, HeadMode } from '../formats/head.ts';
 import type { InspectedModel } from './convert.ts';
 import type { ExternalData } from './output-plan.ts';
 import { planDecoderFiles } from './write-decoder.ts';
@@ -46,8 +47,8 @@ export interface ModelSummary {
   inputBytes: number;
   /** Each format's model files (exact head), with the exact size the writer will produce. */
   outputs: Record<WeightFormat, SizedFile[]>;
-  /** The same for the compact formats with the q8 head. */
-  outputsQ8Head: Partial<Record<WeightFormat, SizedFile[]>>;
+  /** The same for the compact formats with each re-scored head (q8, q4). */
+  outputsWithHead: Record<CandidateHeadMode, Partial<Record<WeightFormat, SizedFile[]>>>;
   /** Things the user should know (defaults assumed, tensors ignored). */
   notes: string[];
   /** How the runtime check will go: on the model itself, or on a probe built from its first layers. */
@@ -61,7 +62,7 @@ export function summariseModel(
 ): ModelSummary {
   const { checkpoint, plan } = inspected;
   const d = plan.dims;
-  const planned = (weights: WeightFormat, head: 'exact' | 'q8') =>
+  const planned = (weights: WeightFormat, head: HeadMode) =>
     planDecoderFiles({
       plan,
       format: defaultFormat(weights, head),
@@ -71,9 +72,9 @@ export function summariseModel(
   const outputs = Object.fromEntries(
     FORMAT_IDS.map((f) => [f, planned(f, 'exact')]),
   ) as ModelSummary['outputs'];
-  const outputsQ8Head = Object.fromEntries(
-    FORMAT_IDS.filter((f) => formatModule(f).graphStyle === 'onnxruntime').map((f) => [f, planned(f, 'q8')]),
-  );
+  const compact = FORMAT_IDS.filter((f) => formatModule(f).graphStyle === 'onnxruntime');
+  const withHead = (head: CandidateHeadMode) => Object.fromEntries(compact.map((f) => [f, planned(f, head)]));
+  const outputsWithHead = { q8: withHead('q8'), q4: withHead('q4') };
   return {
     inputFiles,
     checkpointFiles: checkpoint.files,
@@ -92,7 +93,7 @@ export function summariseModel(
     usedTensorCount: usedTensorNames(plan).size,
     inputBytes: checkpoint.totalBytes,
     outputs,
-    outputsQ8Head,
+    outputsWithHead,
     notes: [...plan.notes],
     runtimeCheck: runtimeCheckScope(plan),
   };

@@ -1,5 +1,5 @@
 import { ConversionError, throwIfAborted } from '../errors.ts';
-import type { Kernels } from '../kernels/kernels.ts';
+import type { BlockBits, Kernels } from '../kernels/kernels.ts';
 import type { WeightSpec } from '../onnx/graph.ts';
 import { readTensorBytes, type TensorInfo } from '../safetensors/checkpoint.ts';
 import type { ProjectionSource } from '../bitnet/model-plan.ts';
@@ -50,8 +50,8 @@ export class WeightFiller implements ProjectionReader {
         return formatModule(role.format).fill(role.part, role.group, role.options, this, emit);
       case 'scales':
         return this.fillScales(role.group, spec.dims[0], emit);
-      case 'head-q8':
-        return this.fillHeadQ8(role.tensor, role.part, role.blockSize, emit);
+      case 'head-blocks':
+        return this.fillHeadBlocks(role.tensor, role.part, role.blockSize, role.bits, emit);
     }
   }
 
@@ -112,11 +112,12 @@ export class WeightFiller implements ProjectionReader {
     await emit(asBytes(values));
   }
 
-  /** The head's 8-bit blockwise copy (Kernels.quantizeQ8), whole rows per window. */
-  private async fillHeadQ8(
+  /** The head's blockwise candidate copy (Kernels.quantizeBlocks), whole rows per window. */
+  private async fillHeadBlocks(
     t: TensorInfo,
     part: 'codes' | 'scales',
     blockSize: number,
+    bits: BlockBits,
     emit: Emit,
   ): Promise<void> {
     const hidden = t.shape[1];
@@ -124,7 +125,7 @@ export class WeightFiller implements ProjectionReader {
       t,
       async (bytes) => {
         const values = this.toF32(bytes, t.dtype);
-        const q = this.kernels.quantizeQ8(values, values.length / hidden, hidden, blockSize);
+        const q = this.kernels.quantizeBlocks(values, values.length / hidden, hidden, blockSize, bits);
         await emit(part === 'codes' ? q.codes : asBytes(q.scales));
       },
       hidden * ELEMENT_BYTES[t.dtype],

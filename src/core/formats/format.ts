@@ -7,18 +7,11 @@ import type { ProjectionSource } from '../bitnet/model-plan.ts';
 import type { Kernels } from '../kernels/kernels.ts';
 import type { ElemType } from '../onnx/graph.ts';
 import type { GraphBuilder } from '../onnx/graph.ts';
+import type { HeadMode } from './head.ts';
 import type { WeightFormat } from './registry.ts';
 
 /** Storage of the non-ternary embedding table (and untied head): fp16 is exact for bf16 values in range. */
 export type EmbedStorage = 'fp32' | 'fp16';
-
-/**
- * How the output projection (the "head", vocab × hidden) is computed in the compact formats:
- * - exact: float32 product against the exact table, every logit exact.
- * - q8: an 8-bit blockwise copy for the full product (MatMulNBits bits 8), then the top candidates are
- *   re-scored against the exact rows, so greedy and top-k choices are exact; other logits approximate.
- */
-export type HeadMode = 'exact' | 'q8';
 
 export interface FormatOptions {
   weights: WeightFormat;
@@ -45,10 +38,11 @@ export type WeightRole =
   | { kind: 'format'; format: string; part: string; group: ProjectionSource[]; options: FormatOptions }
   | { kind: 'scales'; group: ProjectionSource[] }
   | {
-      kind: 'head-q8';
+      kind: 'head-blocks';
       part: 'codes' | 'scales';
       tensor: import('../safetensors/checkpoint.ts').TensorInfo;
       blockSize: number;
+      bits: import('../kernels/kernels.ts').BlockBits;
     };
 
 /** What a format's graph fragment may use. */

@@ -1,5 +1,6 @@
 /** Every weight format the converter writes. Adding a format: one module beside this file, one line here. */
-import type { FormatOptions, HeadMode, WeightFormatModule } from './format.ts';
+import type { FormatOptions, WeightFormatModule } from './format.ts';
+import { type HeadMode } from './head.ts';
 import { fp32Format } from './fp32.ts';
 import { int2Format } from './int2.ts';
 import { int8Format } from './int8.ts';
@@ -7,7 +8,8 @@ import { int8Format } from './int8.ts';
 export const WEIGHT_FORMATS = [fp32Format, int8Format, int2Format] as const;
 
 export type WeightFormat = (typeof WEIGHT_FORMATS)[number]['id'];
-export type { EmbedStorage, FormatOptions, HeadMode } from './format.ts';
+export type { EmbedStorage, FormatOptions } from './format.ts';
+export { HEAD_MODES, isHeadMode, type HeadMode } from './head.ts';
 
 export const FORMAT_IDS = WEIGHT_FORMATS.map((f) => f.id) as WeightFormat[];
 
@@ -22,14 +24,13 @@ export function isWeightFormat(id: string): id is WeightFormat {
 }
 
 export const BLOCK_SIZES = [16, 32, 64, 128, 256] as const;
-export const HEAD_MODES: readonly HeadMode[] = ['exact', 'q8'];
 
 /** A format's options as people get them without flags. */
 export function defaultFormat(weights: WeightFormat, head: HeadMode = 'exact'): FormatOptions {
   // The exact head multiplies the embedding table itself: float32 storage keeps that product free of a
-  // per-token cast. With the q8 head the exact table is only gathered from, so float16 halves it for free.
+  // per-token cast. With a candidate head the exact table is only gathered from, so float16 halves it for free.
   const compact = formatModule(weights).graphStyle === 'onnxruntime';
-  return { weights, embed: compact && head === 'q8' ? 'fp16' : 'fp32', blockSize: 128, head };
+  return { weights, embed: compact && head !== 'exact' ? 'fp16' : 'fp32', blockSize: 128, head };
 }
 
 /** Where a format's single model file goes: transformers.js's `model{suffix}.onnx`. */

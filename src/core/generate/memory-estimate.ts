@@ -196,7 +196,7 @@ function estimateWasm(facts: ModelFacts, limits: BackendLimits): MemoryEstimate 
         ' + ',
       )}), more than the ${formatMemory(limitBytes)} the WASM backend can use of its ${formatMemory(heap)} heap`,
     instead: dequantisedIsWhy
-      ? 'Use a conversion with the exact head (the default, without --head q8: int2 or int8), or WebGPU: this backend dequantises the 8-bit head to float32 on every token.'
+      ? `Use a conversion with the exact head (the default, without --head q8 or q4: int2 or int8), or WebGPU: this backend dequantises the ${largest!.bits}-bit head to float32 on every token.`
       : facts.nBits.some((p) => p.bits === 2)
         ? 'This is already the smallest conversion (int2): use WebGPU if this browser has it.'
         : 'Use the int2 conversion (model_q2.onnx, the smallest), or WebGPU if this browser has it.',
@@ -224,7 +224,7 @@ function estimateWebGpu(facts: ModelFacts, limits: BackendLimits): MemoryEstimat
     why: `its largest weight, ${largest!.name} (${formatMemory(needBytes)}), is larger than the largest buffer this GPU allows (${formatMemory(limitBytes!)})`,
     instead:
       largest!.name.includes('embed') || largest!.name.includes('lm_head')
-        ? 'Use the WASM backend, or convert with --head q8 (an 8-bit head and a float16 table, each under 1 GiB for the 2B model).'
+        ? 'Use the WASM backend, or convert with --head q8 or q4 (a blockwise head and a float16 table, each under 1 GiB for the 2B model).'
         : 'Use the WASM backend.',
   };
 }

@@ -71,21 +71,30 @@ export interface Kernels {
   packNBits2Pinned(ternary: Int8Array, rows: number, K: number, blockSize: number): Uint8Array;
 
   /**
-   * The q8 head's blockwise codes (docs/spec.md §7): float32 [rows, K] in blocks of blockSize along K;
-   * scale = fround(max|w| / 127), code = 128 + roundHalfEven(fround(w / scale)); an all-zero block has
-   * scale 0 and codes 128; K is padded to whole blocks with code 128.
+   * The head's blockwise candidate copy (docs/spec.md §8): float32 [rows, K] in blocks of blockSize along
+   * K, `bits` 8 or 4; maxq = 2^(bits−1) − 1, zero = 2^(bits−1); scale = fround(max|w| / maxq), code =
+   * zero + roundHalfEven(fround(w / scale)); an all-zero block has scale 0 and zero codes; K is padded to
+   * whole blocks with the zero code. Codes in MatMulNBits' layout (4 bits: element 2j in the low nibble).
    */
-  quantizeQ8(values: Float32Array, rows: number, K: number, blockSize: number): Q8Blocks;
+  quantizeBlocks(values: Float32Array, rows: number, K: number, blockSize: number, bits: BlockBits): Blocks;
 }
 
-export interface Q8Blocks {
-  /** uint8 [rows, ceil(K / blockSize), blockSize]. */
+export type BlockBits = 8 | 4;
+
+export interface Blocks {
+  /** uint8 [rows, ceil(K / blockSize), blockSize · bits / 8]. */
   codes: Uint8Array;
   /** float32 [rows · ceil(K / blockSize)]. */
   scales: Float32Array;
 }
 
-export function checkQuantizeQ8Args(values: Float32Array, rows: number, K: number, blockSize: number): void {
+export function checkQuantizeBlocksArgs(
+  values: Float32Array,
+  rows: number,
+  K: number,
+  blockSize: number,
+  bits: number,
+): void {
   checkCount('rows', rows);
   checkCount('K', K);
   if (values.length !== rows * K) {
@@ -94,6 +103,7 @@ export function checkQuantizeQ8Args(values: Float32Array, rows: number, K: numbe
   if (!Number.isInteger(blockSize) || blockSize < 4 || blockSize % 4 !== 0) {
     throw new RangeError(`block size must be a positive multiple of 4, got ${blockSize}`);
   }
+  if (bits !== 8 && bits !== 4) throw new RangeError(`blockwise codes have 8 or 4 bits, got ${bits}`);
 }
 
 /** Bytes of one packed row of {@link Kernels.packNBits2Pinned}. */

@@ -2,7 +2,7 @@ import {
   checkBf16Bytes,
   checkBlock,
   checkPackNBits2Args,
-  checkQuantizeQ8Args,
+  checkQuantizeBlocksArgs,
   checkTransposeArgs,
   firstCode3InColumns,
   hasCode3,
@@ -11,7 +11,8 @@ import {
   pinnedRowBytes,
   TernaryCodeError,
   type Kernels,
-  type Q8Blocks,
+  type BlockBits,
+  type Blocks,
 } from './kernels.ts';
 
 /**
@@ -32,7 +33,7 @@ export function createReferenceKernels(): Kernels {
     transposedTernaryI8,
     packNBits2,
     packNBits2Pinned,
-    quantizeQ8,
+    quantizeBlocks,
   };
 }
 
@@ -134,10 +135,17 @@ function packNBits2Pinned(ternary: Int8Array, rows: number, K: number, blockSize
   return out;
 }
 
-function quantizeQ8(values: Float32Array, rows: number, K: number, blockSize: number): Q8Blocks {
-  checkQuantizeQ8Args(values, rows, K, blockSize);
+function quantizeBlocks(
+  values: Float32Array,
+  rows: number,
+  K: number,
+  blockSize: number,
+  bits: BlockBits,
+): Blocks {
+  checkQuantizeBlocksArgs(values, rows, K, blockSize, bits);
   const blocks = Math.ceil(K / blockSize);
-  const codes = new Uint8Array(rows * blocks * blockSize).fill(128);
+  const zero = 1 << (bits - 1);
+  const codes = new Uint8Array(rows * blocks * blockSize).fill(zero);
   const scales = new Float32Array(rows * blocks);
   for (let r = 0; r < rows; r++) {
     for (let b = 0; b < blocks; b++) {
@@ -145,15 +153,18 @@ function quantizeQ8(values: Float32Array, rows: number, K: number, blockSize: nu
       const to = r * K + Math.min(K, (b + 1) * blockSize);
       let max = 0;
       for (let i = from; i < to; i++) max = Math.max(max, Math.abs(values[i]));
-      const scale = Math.fround(max / 127);
+      const scale = Math.fround(max / (zero - 1));
       scales[r * blocks + b] = scale;
       if (scale === 0) continue;
       const out = (r * blocks + b) * blockSize;
       for (let i = from; i < to; i++)
-        codes[out + i - from] = 128 + roundHalfEven(Math.fround(values[i] / scale));
+        codes[out + i - from] = zero + roundHalfEven(Math.fround(values[i] / scale));
     }
   }
-  return { codes, scales };
+  if (bits === 8) return { codes, scales };
+  const packed = new Uint8Array(codes.length / 2);
+  for (let i = 0; i < packed.length; i++) packed[i] = codes[2 * i] | (codes[2 * i + 1] << 4);
+  return { codes: packed, scales };
 }
 
 function packNBits2(ternary: Int8Array, rows: number, K: number, blockSize: number): Uint8Array {

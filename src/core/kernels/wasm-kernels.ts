@@ -2,7 +2,7 @@ import {
   checkBf16Bytes,
   checkBlock,
   checkPackNBits2Args,
-  checkQuantizeQ8Args,
+  checkQuantizeBlocksArgs,
   checkTransposeArgs,
   firstCode3At,
   firstCode3InColumns,
@@ -11,7 +11,8 @@ import {
   pinnedRowBytes,
   TernaryCodeError,
   type Kernels,
-  type Q8Blocks,
+  type BlockBits,
+  type Blocks,
 } from './kernels.ts';
 
 /**
@@ -33,7 +34,15 @@ interface KernelExports {
   transposedTernaryI8(src: number, rows: number, cols: number, dst: number): number;
   packNBits2(src: number, rows: number, K: number, blockSize: number, dst: number): number;
   packNBits2Pinned(src: number, rows: number, K: number, blockSize: number, dst: number): number;
-  quantizeQ8(src: number, rows: number, K: number, blockSize: number, codes: number, scales: number): void;
+  quantizeBlocks(
+    src: number,
+    rows: number,
+    K: number,
+    blockSize: number,
+    bits: number,
+    codes: number,
+    scales: number,
+  ): void;
 }
 
 const EXPORTED_FUNCTIONS = [
@@ -49,7 +58,7 @@ const EXPORTED_FUNCTIONS = [
   'transposedTernaryI8',
   'packNBits2',
   'packNBits2Pinned',
-  'quantizeQ8',
+  'quantizeBlocks',
 ] as const;
 
 /**
@@ -198,14 +207,14 @@ class WasmKernels implements Kernels {
     return new Uint8Array(this.buffer, dst, outBytes);
   }
 
-  quantizeQ8(values: Float32Array, rows: number, K: number, blockSize: number): Q8Blocks {
-    checkQuantizeQ8Args(values, rows, K, blockSize);
+  quantizeBlocks(values: Float32Array, rows: number, K: number, blockSize: number, bits: BlockBits): Blocks {
+    checkQuantizeBlocksArgs(values, rows, K, blockSize, bits);
     const blocks = Math.ceil(K / blockSize);
-    const codeBytes = rows * blocks * blockSize;
+    const codeBytes = (rows * blocks * blockSize * bits) / 8;
     const scalesAt = align16(codeBytes);
     const input = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
     const { src, dst } = this.place(input, scalesAt + rows * blocks * 4);
-    this.x.quantizeQ8(src, rows, K, blockSize, dst, dst + scalesAt);
+    this.x.quantizeBlocks(src, rows, K, blockSize, bits, dst, dst + scalesAt);
     return {
       codes: new Uint8Array(this.buffer, dst, codeBytes),
       scales: new Float32Array(this.buffer, dst + scalesAt, rows * blocks),
