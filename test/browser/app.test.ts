@@ -99,12 +99,16 @@ const cliOutputs = new Map<string, string>();
 const MODEL_FILES = { fp32: 'model.onnx', int8: 'model_int8.onnx', int2: 'model_q2.onnx' } as const;
 
 /** The CLI's output for a fixture and weight format, converted once. */
-function cliOutput(name: FixtureName, weights: keyof typeof MODEL_FILES = 'fp32'): string {
-  const key = `${name}:${weights}`;
+function cliOutput(
+  name: FixtureName,
+  weights: keyof typeof MODEL_FILES = 'fp32',
+  head: 'exact' | 'q8' | 'q4' = 'exact',
+): string {
+  const key = `${name}:${weights}:${head}`;
   let out = cliOutputs.get(key);
   if (!out) {
-    out = path.join(root, 'cli', name, MODEL_FILES[weights]);
-    const run = runCli(['-i', fixtures[name], '-o', out, '--format', weights]);
+    out = path.join(root, 'cli', `${name}-${head}`, MODEL_FILES[weights]);
+    const run = runCli(['-i', fixtures[name], '-o', out, '--format', weights, '--head', head]);
     expect(run.status, run.stderr).toBe(0);
     cliOutputs.set(key, out);
   }
@@ -243,6 +247,22 @@ describe('web app (built, in Chromium)', () => {
       await page.close();
     },
   );
+
+  it('int2 with the 4-bit re-scored head: runs in onnxruntime-web and downloads byte-identical to the CLI’s --head q4', async () => {
+    const page = await openApp(browser.context, server.url, watch);
+    await page.getByTestId('file-input').setInputFiles(filesOf(fixtures['packed-untied']));
+    expect(await waitForPhase(page, ['ready', 'invalid'])).toBe('ready');
+    await page.getByTestId('layout-single').check();
+    await page.getByTestId('format-int2').check();
+    await page.getByTestId('head-q4').check();
+    await screenshot(page, '06b-int2-q4-ready');
+    await convert(page);
+    expect(await waitForPhase(page, ['done', 'failed'])).toBe('done');
+    await expect(page.locator('[data-check=runtime]').getAttribute('data-ok')).resolves.toBe('true');
+    const onnx = await download(page, MODEL_FILES.int2, path.join(root, 'dl', 'untied-int2-q4'));
+    expect(onnx.equals(readFileSync(cliOutput('packed-untied', 'int2', 'q4')))).toBe(true);
+    await page.close();
+  });
 
   it('accepts a whole folder through the folder input', async () => {
     const page = await openApp(browser.context, server.url, watch);
