@@ -41,7 +41,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { Q8_HEAD_BLOCK } from '../src/core/bitnet/fused-decoder.ts';
+import { candidateHead } from '../src/core/formats/head.ts';
 import { BITNET_2B_4T_DIMS } from '../src/core/bitnet/synthetic.ts';
 import { pinnedBlocks } from '../src/core/formats/int2.ts';
 import { GraphBuilder, type WeightSpec } from '../src/core/onnx/graph.ts';
@@ -170,17 +170,17 @@ function kernelSpecs(): KernelSpec[] {
     {
       id: 'head-q8',
       route: 'head-q8',
-      label: `head 8-bit b${Q8_HEAD_BLOCK}`,
+      label: `head 8-bit b${candidateHead('q8')!.blockSize}`,
       bits: 8,
-      blockSize: Q8_HEAD_BLOCK,
+      blockSize: candidateHead('q8')!.blockSize,
       ...head,
     },
     {
       id: 'head-q4',
       route: 'head-q4',
-      label: `head 4-bit b${Q8_HEAD_BLOCK}`,
+      label: `head 4-bit b${candidateHead('q4')!.blockSize}`,
       bits: 4,
-      blockSize: Q8_HEAD_BLOCK,
+      blockSize: candidateHead('q4')!.blockSize,
       ...head,
     },
     {
