@@ -54,6 +54,8 @@ import {
   ensureCheckpoint,
   folderBytes,
   loadAverage,
+  ortNodeVersion,
+  runRecord,
   timed,
   timedTs,
   type Timed,
@@ -342,11 +344,7 @@ async function fixturesFidelity(): Promise<FixtureFidelity[]> {
 
 async function main() {
   const started = new Date();
-  const ortVersion = (
-    JSON.parse(readFileSync(path.join(REPO_DIR, 'node_modules/onnxruntime-node/package.json'), 'utf8')) as {
-      version: string;
-    }
-  ).version;
+  const ortVersion = ortNodeVersion();
   const only = opts.cases?.split(',').map((s) => s.trim());
   const ours = OURS.filter((c) => !only || only.includes(c.id));
   const withPeer = !only || only.includes(PEER);
@@ -626,15 +624,7 @@ async function main() {
     RESULTS,
     JSON.stringify(
       {
-        date: started.toISOString(),
-        finished: new Date().toISOString(),
-        machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, totalMemGiB: os.totalmem() / 2 ** 30 },
-        node: process.version,
-        onnxruntimeNode: ortVersion,
-        nodeLlamaCpp: peerVersion,
-        threads: THREADS,
-        rounds: ROUNDS,
-        checkpoint: CHECKPOINT_DIR,
+        ...runRecord(started, { peerVersion, threads: THREADS, rounds: ROUNDS, checkpoint: CHECKPOINT_DIR }),
         uptimes,
         bandwidth: { before: bwBefore, after: bwAfter, usedGBps: bandwidthGBps },
         ggufConvert: ggufConvert && { seconds: ggufConvert.seconds, maxRssMiB: ggufConvert.maxRssMiB },

@@ -52,7 +52,16 @@ import { medianOf } from './lib/common.ts';
 import { sessionOptions } from './lib/decode-child.ts';
 import type { LlamaChildArgs, LlamaChildResult } from './lib/llama-child.ts';
 import { ensureGguf, ensurePeerInstalled, PEER_DIR } from './lib/peer-llamacpp.ts';
-import { BENCH_DIR, CACHE_DIR, REPO_DIR, ensureCheckpoint, loadAverage, timedTs } from './lib/proc.ts';
+import {
+  BENCH_DIR,
+  CACHE_DIR,
+  REPO_DIR,
+  ensureCheckpoint,
+  loadAverage,
+  ortNodeVersion,
+  runRecord,
+  timedTs,
+} from './lib/proc.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -525,11 +534,7 @@ function computeFloor(
 
 async function main() {
   const started = new Date();
-  const ortVersion = (
-    JSON.parse(readFileSync(path.join(REPO_DIR, 'node_modules/onnxruntime-node/package.json'), 'utf8')) as {
-      version: string;
-    }
-  ).version;
+  const ortVersion = ortNodeVersion();
   const loadStart = loadAverage();
   log(
     `kernel ceiling — ${os.cpus().length} × ${os.cpus()[0]?.model}, ${f(os.totalmem() / 2 ** 30, 1)} GiB RAM, ` +
@@ -646,15 +651,7 @@ async function main() {
     RESULTS,
     JSON.stringify(
       {
-        date: started.toISOString(),
-        finished: new Date().toISOString(),
-        machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, totalMemGiB: os.totalmem() / 2 ** 30 },
-        node: process.version,
-        onnxruntimeNode: ortVersion,
-        nodeLlamaCpp: peerVersion,
-        threads: THREADS,
-        rounds: ROUNDS,
-        checkpoint: CHECKPOINT_DIR,
+        ...runRecord(started, { peerVersion, threads: THREADS, rounds: ROUNDS, checkpoint: CHECKPOINT_DIR }),
         gguf,
         loadAverage: { start: loadStart, end: loadEnd },
         noisy: loadStart[0] > QUIET_LOAD,

@@ -1,6 +1,6 @@
 /** Process helpers shared by the benches: timed child processes, folder sizes, the synthetic checkpoint. */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,4 +78,28 @@ export function median(xs: number[]): number {
 
 export function mean(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/** The installed onnxruntime-node's version. */
+export function ortNodeVersion(): string {
+  const pkg = path.join(REPO_DIR, 'node_modules/onnxruntime-node/package.json');
+  return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+}
+
+/** What every results file starts with: when, on what machine, with which runtimes, threads and rounds. */
+export function runRecord(
+  started: Date,
+  run: { peerVersion?: string; threads: number; rounds: number; checkpoint: string },
+) {
+  return {
+    date: started.toISOString(),
+    finished: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, totalMemGiB: os.totalmem() / 2 ** 30 },
+    node: process.version,
+    onnxruntimeNode: ortNodeVersion(),
+    nodeLlamaCpp: run.peerVersion,
+    threads: run.threads,
+    rounds: run.rounds,
+    checkpoint: run.checkpoint,
+  };
 }
