@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { float32Tensor } from '../../src/core/check/decoder-session.ts';
-import { pinGather, pinIndices } from '../../src/core/bitnet/decoder-graph.ts';
+import { pinLayout } from '../../src/core/bitnet/decoder-graph.ts';
 import { pinnedBlocks } from '../../src/core/formats/int2.ts';
 import type { Kernels } from '../../src/core/kernels/kernels.ts';
 import { GraphBuilder } from '../../src/core/onnx/graph.ts';
@@ -66,10 +66,7 @@ async function runProduct(bs: number, pinned: boolean): Promise<Float32Array> {
     dims: [N * blocks],
     byteLength: N * blocks * 4,
   });
-  const pin = g.constant('float32', [], [127]);
-  const input = pinned
-    ? pinGather(g, g.op('Pad', [x, g.constant('int64', [4], [0, 0, 0, 1]), pin]), K, bs)
-    : x;
+  const input = pinned ? pinLayout(g, x, K, bs, 2) : x;
   const attrs = {
     K: { i: pinned ? blocks * bs : K },
     N: { i: N },
@@ -138,14 +135,38 @@ describe('pinned blocks make MatMulNBits 2-bit products exact (docs/spec.md §7)
     for (let slot = 16 + 5; slot < 32; slot++) expect(code(slot)).toBe(2); // padding and block 1's pin
   });
 
-  it('gathers activations into the same slots the weights use; every other slot reads the pin', () => {
+  it('lays activations into the same slots the weights use; pins are 127, padding 0', async () => {
     const bs = 16;
-    const idx = pinIndices(20, bs);
-    expect(idx.length).toBe(pinnedBlocks(20, bs) * bs);
-    for (let k = 0; k < 20; k++) expect(idx[Math.floor(k / 15) * 16 + (k % 15)]).toBe(k);
-    const slotsOfValues = new Set(Array.from({ length: 20 }, (_, k) => Math.floor(k / 15) * 16 + (k % 15)));
-    idx.forEach((source, slot) => {
-      if (!slotsOfValues.has(slot)) expect(source).toBe(20);
+    const K = 20;
+    const g = new GraphBuilder('layout');
+    const x = g.input('x', 'float32', ['T', K]);
+    g.node('Identity', [pinLayout(g, x, K, bs, 2)], ['y'], {});
+    g.output('y', 'float32', ['T', pinnedBlocks(K, bs) * bs]);
+    const dir = await freshDir('int2-pin-layout');
+    const target = createNodeOutputTarget(path.join(dir, 'model.onnx'));
+    await writeModel({
+      graph: g,
+      layout: planLayout(g.weights, { modelFile: 'model.onnx', external: 'never' }),
+      target,
+      producerName: 'test',
+      producerVersion: '0',
+      fill: async () => undefined,
     });
+    await target.commit();
+    const session = await openNodeSession(path.join(dir, 'model.onnx'));
+    const values = Float32Array.from({ length: 2 * K }, (_, i) => (i % K) - 9 + (i >= K ? 100 : 0));
+    const y = (await session.run({ x: float32Tensor([2, K], values) })).y.data as Float32Array;
+    await session.release();
+    const width = pinnedBlocks(K, bs) * bs;
+    expect(y.length).toBe(2 * width);
+    for (let t = 0; t < 2; t++) {
+      const slots = new Map<number, number>();
+      for (let k = 0; k < K; k++)
+        slots.set(Math.floor(k / (bs - 1)) * bs + (k % (bs - 1)), values[t * K + k]);
+      for (let slot = 0; slot < width; slot++) {
+        const expected = slots.get(slot) ?? (slot % bs === bs - 1 ? 127 : 0);
+        expect(y[t * width + slot]).toBe(expected);
+      }
+    }
   });
 });

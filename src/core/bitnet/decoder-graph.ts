@@ -176,11 +176,12 @@ function quantize(
   // spec's clip to [-128, 127] can never act and is left out.
   const round = (v: string) => g.op('Round', [g.op('Mul', [v, s])]);
   let xq: string | undefined;
+  const quantized = () => (xq ??= round(x));
   let unsigned: string | undefined;
   const pinned = new Map<number, string>();
   return {
     get xq() {
-      return (xq ??= round(x));
+      return quantized();
     },
     s,
     unsigned() {
@@ -189,10 +190,8 @@ function quantize(
     pinned: (bs) => {
       let value = pinned.get(bs);
       if (value === undefined) {
-        // The pin is max(|x|, 1e-5) itself, appended to x before quantising: round(m · 127/m) = 127 exactly
-        // (two roundings move the product by under 1e-4), so the blocks are laid out and pinned in one Gather.
-        const withPin = g.op('Concat', [x, clamped], { axis: { i: -1 } });
-        value = round(pinGather(g, withPin, features, bs));
+        // The fused graphs quantise [B, S, features].
+        value = pinLayout(g, quantized(), features, bs, 3);
         pinned.set(bs, value);
       }
       return value;
@@ -201,25 +200,23 @@ function quantize(
 }
 
 /**
- * [..., K + 1] → [..., blocks · bs]: the first K values in groups of bs − 1, each group followed by the
- * pin (element K); the tail of the last group is pins too, whose weights, like the pins', are the zero point
- * (docs/spec.md §7). One Gather with a constant index vector.
+ * [..., K] → [..., blocks · bs]: the K quantised values in groups of bs − 1 (the last group padded with
+ * zeros), each group followed by the pin 127 (docs/spec.md §7). Pad, Reshape, Pad, Reshape: copies of whole
+ * rows, where one Gather with an index per element measured several times slower.
  */
-export function pinGather(g: GraphBuilder, withPin: string, K: number, bs: number): string {
-  return g.op('Gather', [withPin, g.constant('int64', [pinnedBlocks(K, bs) * bs], pinIndices(K, bs))], {
-    axis: { i: -1 },
-  });
-}
-
-/** Source index of every position of a pinned row of K values (K = the pin). */
-export function pinIndices(K: number, bs: number): number[] {
+export function pinLayout(g: GraphBuilder, xq: string, K: number, bs: number, rank: number): string {
   const per = bs - 1;
-  const out: number[] = [];
-  for (let b = 0; b < pinnedBlocks(K, bs); b++) {
-    for (let j = 0; j < per; j++) out.push(Math.min(K, b * per + j));
-    out.push(K);
-  }
-  return out;
+  const blocks = pinnedBlocks(K, bs);
+  const lead = new Array<number>(rank - 1).fill(0);
+  const padEnd = (r: number, n: number) => {
+    const pads = new Array<number>(2 * r).fill(0);
+    pads[2 * r - 1] = n;
+    return g.constant('int64', [2 * r], pads);
+  };
+  const filled = blocks * per > K ? g.op('Pad', [xq, padEnd(rank, blocks * per - K)]) : xq;
+  const groups = g.op('Reshape', [filled, g.constant('int64', [rank + 1], [...lead, blocks, per])]);
+  const pinnedGroups = g.op('Pad', [groups, padEnd(rank + 1, 1), g.constant('float32', [], [127])]);
+  return g.op('Reshape', [pinnedGroups, g.constant('int64', [rank], [...lead, blocks * bs])]);
 }
 
 /**
