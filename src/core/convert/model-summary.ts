@@ -13,7 +13,7 @@ import {
   modelFileName,
   type WeightFormat,
 } from '../formats/registry.ts';
-import type { CandidateHeadMode, HeadMode } from '../formats/head.ts';
+import { CANDIDATE_HEAD_MODES, type CandidateHeadMode, type HeadMode } from '../formats/head.ts';
 import type { InspectedModel } from './convert.ts';
 import type { ExternalData } from './output-plan.ts';
 import { planDecoderFiles } from './write-decoder.ts';
@@ -74,7 +74,9 @@ export function summariseModel(
   ) as ModelSummary['outputs'];
   const compact = FORMAT_IDS.filter((f) => formatModule(f).graphStyle === 'onnxruntime');
   const withHead = (head: CandidateHeadMode) => Object.fromEntries(compact.map((f) => [f, planned(f, head)]));
-  const outputsWithHead = { q8: withHead('q8'), q4: withHead('q4') };
+  const outputsWithHead = Object.fromEntries(
+    CANDIDATE_HEAD_MODES.map((head) => [head, withHead(head)]),
+  ) as ModelSummary['outputsWithHead'];
   return {
     inputFiles,
     checkpointFiles: checkpoint.files,

@@ -16,6 +16,8 @@ export const HEAD_MODES: readonly HeadMode[] = ['exact', 'q8', 'q4'];
 /** The head modes that re-score a blockwise copy's candidates. */
 export type CandidateHeadMode = Exclude<HeadMode, 'exact'>;
 
+export const CANDIDATE_HEAD_MODES = HEAD_MODES.filter((m): m is CandidateHeadMode => m !== 'exact');
+
 /** How many of the approximate head's best logits per position are re-scored exactly. */
 export const HEAD_CANDIDATES = 64;
 
