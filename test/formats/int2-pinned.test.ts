@@ -76,22 +76,34 @@ async function runProduct(bs: number, pinned: boolean): Promise<Float32Array> {
   };
   g.node('MatMulNBits', [input, w, scales], ['y'], attrs, 'com.microsoft');
   g.output('y', 'float32', ['T', N]);
-  const dir = await freshDir(`int2-pinned-${bs}-${pinned}`);
-  const target = createNodeOutputTarget(path.join(dir, 'model.onnx'));
   const ones = new Float32Array(N * blocks).fill(1);
+  return runGraph(g, `int2-pinned-${bs}-${pinned}`, [T, K], activations, (name) =>
+    name === 'w' ? codes : new Uint8Array(ones.buffer),
+  );
+}
+
+/** Writes `g` (input x, output y) to a fresh folder, runs it once on x in onnxruntime-node and returns y. */
+async function runGraph(
+  g: GraphBuilder,
+  name: string,
+  dims: number[],
+  x: Float32Array,
+  weightBytes: (name: string) => Uint8Array = () => new Uint8Array(0),
+): Promise<Float32Array> {
+  const dir = await freshDir(name);
+  const target = createNodeOutputTarget(path.join(dir, 'model.onnx'));
   await writeModel({
     graph: g,
     layout: planLayout(g.weights, { modelFile: 'model.onnx', external: 'never' }),
     target,
     producerName: 'test',
     producerVersion: '0',
-    fill: async (spec, write) => write(spec.name === 'w' ? codes : new Uint8Array(ones.buffer)),
+    fill: async (spec, write) => write(weightBytes(spec.name)),
   });
   await target.commit();
   const session = await openNodeSession(path.join(dir, 'model.onnx'));
   try {
-    const out = await session.run({ x: float32Tensor([T, K], activations) });
-    return out.y.data as Float32Array;
+    return (await session.run({ x: float32Tensor(dims, x) })).y.data as Float32Array;
   } finally {
     await session.release();
   }
@@ -142,21 +154,8 @@ describe('pinned blocks make MatMulNBits 2-bit products exact (docs/spec.md §7)
     const x = g.input('x', 'float32', ['T', K]);
     g.node('Identity', [pinLayout(g, x, K, bs, 2)], ['y'], {});
     g.output('y', 'float32', ['T', pinnedBlocks(K, bs) * bs]);
-    const dir = await freshDir('int2-pin-layout');
-    const target = createNodeOutputTarget(path.join(dir, 'model.onnx'));
-    await writeModel({
-      graph: g,
-      layout: planLayout(g.weights, { modelFile: 'model.onnx', external: 'never' }),
-      target,
-      producerName: 'test',
-      producerVersion: '0',
-      fill: async () => undefined,
-    });
-    await target.commit();
-    const session = await openNodeSession(path.join(dir, 'model.onnx'));
     const values = Float32Array.from({ length: 2 * K }, (_, i) => (i % K) - 9 + (i >= K ? 100 : 0));
-    const y = (await session.run({ x: float32Tensor([2, K], values) })).y.data as Float32Array;
-    await session.release();
+    const y = await runGraph(g, 'int2-pin-layout', [2, K], values);
     const width = pinnedBlocks(K, bs) * bs;
     expect(y.length).toBe(2 * width);
     for (let t = 0; t < 2; t++) {
